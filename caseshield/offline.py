@@ -1,0 +1,356 @@
+"""Evaluate the Pulumi program in-process, with no CLI and no cloud account, into a recorded resource graph.
+
+The program runs unchanged under `pulumi.runtime.set_mocks`. A recording monitor keeps, for every registration,
+what the engine itself would see at preview: type, name, URN, parent, inputs, resource options and the property
+dependencies of each input. Data-source invokes (caller identity, region, partition, zones, SSM parameters) are
+answered by moto through boto3, so the program's reads of AWS behave as they do against an account.
+
+Every later gate (plan, policy pack, parity, mutants) reads this graph instead of evaluating the program again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+import pulumi
+from moto import mock_aws
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+
+from caseshield.project import load_project
+
+Program = Callable[[], None]
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "offline",
+    "AWS_SECRET_ACCESS_KEY": "offline",
+    "AWS_SESSION_TOKEN": "offline",
+}
+
+
+@dataclass
+class RecordedResource:
+    """One registration as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+    property_dependencies: dict[str, list[str]]
+    dependencies: list[str]
+    provider: str | None
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def protect(self) -> bool:
+        return bool(self.options.get("protect"))
+
+    @property
+    def retain_on_delete(self) -> bool:
+        return bool(self.options.get("retainOnDelete"))
+
+
+@dataclass
+class ResourceGraph:
+    """All registrations of one evaluation, in registration order."""
+
+    project: str
+    stack: str
+    config: dict[str, str]
+    resources: list[RecordedResource]
+    stack_outputs: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.by_urn = {r.urn: r for r in self.resources}
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        """The single resource of `type_` (and `name`, if given); fails loudly when there is not exactly one."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
+        return found[0]
+
+    def children(self, urn: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def descendants(self, urn: str) -> Iterator[RecordedResource]:
+        for child in self.children(urn):
+            yield child
+            yield from self.descendants(child.urn)
+
+    def ancestors(self, resource: RecordedResource) -> Iterator[RecordedResource]:
+        parent = self.by_urn.get(resource.parent or "")
+        while parent is not None:
+            yield parent
+            parent = self.by_urn.get(parent.parent or "")
+
+    def depends_on(self, resource: RecordedResource, prop: str) -> list[RecordedResource]:
+        """The resources whose outputs flowed into `resource`'s input `prop`."""
+        return [self.by_urn[u] for u in resource.property_dependencies.get(prop, []) if u in self.by_urn]
+
+    def counts(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for r in self.resources:
+            totals[r.type] = totals.get(r.type, 0) + 1
+        return dict(sorted(totals.items()))
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also records parent, options and property dependencies of each registration."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks):
+        super().__init__(mocks)
+        self.recorded: dict[str, RecordedResource] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        options = {
+            "protect": bool(request.protect),
+            "retainOnDelete": bool(request.retainOnDelete),
+            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+            "ignoreChanges": list(request.ignoreChanges),
+            "replaceOnChanges": list(request.replaceOnChanges),
+            "additionalSecretOutputs": list(request.additionalSecretOutputs),
+            "deletedWith": request.deletedWith or None,
+        }
+        self.recorded[response.urn] = RecordedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+            options=options,
+            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+            dependencies=sorted(request.dependencies),
+            provider=request.provider or None,
+            id=response.id or None,
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        recorded = self.recorded.get(request.urn)
+        if recorded is not None:
+            recorded.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        return super().RegisterResourceOutputs(request)
+
+
+class AwsFacts(pulumi_mocks.Mocks):
+    """Answers the program's data-source invokes from moto, and gives new resources plausible computed state."""
+
+    def __init__(self, region: str):
+        self.region = region
+        self.session = boto3.session.Session(region_name=region)
+        self.account = self.session.client("sts").get_caller_identity()["Account"]
+        self.partition = self.session.get_partition_for_region(region)
+
+    # -- invokes -----------------------------------------------------------------------------------------------
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        handler = INVOKES.get(args.token)
+        if handler is None:
+            raise NotImplementedError(
+                f"offline evaluation has no answer for invoke {args.token}; add one to caseshield/offline.py INVOKES"
+            )
+        return handler(self, dict(args.args)), []
+
+    def caller_identity(self, _: dict) -> dict:
+        identity = self.session.client("sts").get_caller_identity()
+        return {"accountId": identity["Account"], "arn": identity["Arn"], "userId": identity["UserId"],
+                "id": identity["Account"]}
+
+    def region_info(self, _: dict) -> dict:
+        endpoint = self.session.client("ec2").meta.endpoint_url.removeprefix("https://")
+        return {"region": self.region, "name": self.region, "endpoint": endpoint,
+                "description": self.region, "id": self.region}
+
+    def partition_info(self, _: dict) -> dict:
+        # botocore's endpoint for the region carries the partition's DNS suffix: https://ec2.<region>.<suffix>
+        suffix = self.session.client("ec2").meta.endpoint_url.split(f".{self.region}.", 1)[1]
+        return {"partition": self.partition, "dnsSuffix": suffix,
+                "reverseDnsPrefix": ".".join(reversed(suffix.split("."))), "id": self.partition}
+
+    def availability_zones(self, args: dict) -> dict:
+        zones = self.session.client("ec2").describe_availability_zones()["AvailabilityZones"]
+        if args.get("state"):
+            zones = [z for z in zones if z["State"] == args["state"]]
+        return {"names": [z["ZoneName"] for z in zones], "zoneIds": [z["ZoneId"] for z in zones],
+                "groupNames": [z.get("GroupName", self.region) for z in zones], "id": self.region,
+                "state": args.get("state")}
+
+    def ssm_parameter(self, args: dict) -> dict:
+        parameter = self.session.client("ssm").get_parameter(Name=args["name"])["Parameter"]
+        return {"name": parameter["Name"], "value": parameter["Value"], "insecureValue": parameter["Value"],
+                "type": parameter["Type"], "version": parameter["Version"], "arn": parameter["ARN"],
+                "id": parameter["Name"], "withDecryption": True}
+
+    # -- resources ---------------------------------------------------------------------------------------------
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            return "", {}
+        physical = _physical_name(args.typ, args.name, args.inputs)
+        state = dict(args.inputs)
+        state.setdefault("arn", self.arn(args.typ, physical))
+        if args.typ not in _NAMED_ELSEWHERE:
+            state.setdefault("name", physical)
+        extra = _TYPE_STATE.get(args.typ)
+        if extra is not None:
+            state.update(extra(self, physical))
+        return physical, state
+
+    def arn(self, typ: str, physical: str) -> str:
+        package, module_path, kind = [*typ.split(":"), "", ""][:3]
+        if package != "aws":
+            return f"{typ}::{physical}"
+        service = module_path.split("/")[0]
+        service = {"cloudwatch": "logs" if kind == "LogGroup" else "cloudwatch", "cognito": "cognito-idp",
+                   "wafv2": "wafv2", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
+                   "cfg": "config", "index": "aws"}.get(service, service)
+        region = "" if service in ("s3", "iam") else self.region
+        account = "" if service == "s3" else self.account
+        resource = f"{kind[0].lower()}{kind[1:]}/{physical}" if service != "s3" else physical
+        if service == "logs":
+            resource = f"log-group:{physical}"
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+
+# Type-specific computed attributes that the program reads back.
+_TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
+    "aws:s3/bucket:Bucket": lambda f, p: {"bucket": p, "arn": f"arn:{f.partition}:s3:::{p}",
+                                          "bucketDomainName": f"{p}.s3.amazonaws.com",
+                                          "bucketRegionalDomainName": f"{p}.s3.{f.region}.amazonaws.com"},
+    "aws:kms/key:Key": lambda f, p: {"keyId": p, "arn": f"arn:{f.partition}:kms:{f.region}:{f.account}:key/{p}"},
+    "aws:iam/role:Role": lambda f, p: {"arn": f"arn:{f.partition}:iam::{f.account}:role/{p}", "uniqueId": p},
+    "aws:iam/policy:Policy": lambda f, p: {"arn": f"arn:{f.partition}:iam::{f.account}:policy/{p}"},
+    "aws:ec2/vpc:Vpc": lambda f, p: {"defaultSecurityGroupId": f"sg-default-{p}", "defaultNetworkAclId": f"acl-{p}",
+                                     "mainRouteTableId": f"rtb-main-{p}"},
+    "aws:rds/instance:Instance": lambda f, p: {"endpoint": f"{p}.offline.{f.region}.rds.amazonaws.com:5432",
+                                               "address": f"{p}.offline.{f.region}.rds.amazonaws.com",
+                                               "masterUserSecrets": [{
+                                                   "secretArn": f"arn:{f.partition}:secretsmanager:{f.region}:"
+                                                                f"{f.account}:secret:rds!{p}",
+                                                   "kmsKeyId": "", "secretStatus": "active"}]},
+    "aws:cloudtrail/trail:Trail": lambda f, p: {"arn": f"arn:{f.partition}:cloudtrail:{f.region}:{f.account}:trail/{p}"},
+    "aws:cloudwatch/logGroup:LogGroup": lambda f, p: {
+        "arn": f"arn:{f.partition}:logs:{f.region}:{f.account}:log-group:{p}"},
+    "aws:sns/topic:Topic": lambda f, p: {"arn": f"arn:{f.partition}:sns:{f.region}:{f.account}:{p}"},
+    "aws:cognito/userPool:UserPool": lambda f, p: {"endpoint": f"cognito-idp.{f.region}.amazonaws.com/{p}"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda f, p: {"dnsName": f"{p}.{f.region}.elb.amazonaws.com",
+                                                      "arnSuffix": f"app/{p}/offline"},
+}
+# Types whose physical name lives in another attribute (and must not get a synthetic "name").
+_NAMED_ELSEWHERE = frozenset({"aws:s3/bucket:Bucket", "aws:rds/instance:Instance"})
+
+
+def _physical_name(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """The name AWS would hold: an explicit name input, else Pulumi-style autonaming (logical name + suffix)."""
+    for attr in ("bucket", "identifier", "name"):
+        value = inputs.get(attr)
+        if isinstance(value, str) and value:
+            return value
+    digest = hashlib.sha1(f"{typ}/{name}".encode()).hexdigest()[:7]
+    return f"{name}-{digest}"
+
+
+INVOKES: dict[str, Callable[[AwsFacts, dict], dict]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": AwsFacts.caller_identity,
+    "aws:index/getRegion:getRegion": AwsFacts.region_info,
+    "aws:index/getPartition:getPartition": AwsFacts.partition_info,
+    "aws:index/getAvailabilityZones:getAvailabilityZones": AwsFacts.availability_zones,
+    "aws:ssm/getParameter:getParameter": AwsFacts.ssm_parameter,
+}
+
+
+def default_program() -> None:
+    from caseshield.program import main
+
+    main()
+
+
+def evaluate(
+    stack: str,
+    *,
+    config: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    transforms: Sequence[pulumi.ResourceTransform] = (),
+    program: Program = default_program,
+    preview: bool = False,
+) -> ResourceGraph:
+    """Run `program` for `stack` against mocks and return what it registered.
+
+    `config` replaces the stack file's config (project defaults still apply); `overrides` sets single keys
+    ("caseshield:vpcCidr" or bare "vpcCidr") on top; `transforms` are stack transforms applied to every resource,
+    which is how mutation tests break one control at a time.
+    """
+    project = load_project()
+    flat = dict(project.stack_config(stack) if config is None else config)
+    for key, value in (overrides or {}).items():
+        full_key = key if ":" in key else f"{project.name}:{key}"
+        if value is None:
+            flat.pop(full_key, None)
+        else:
+            flat[full_key] = value if isinstance(value, str) else _json(value)
+    region = flat.get("aws:region", "us-east-1")
+    return contextvars.copy_context().run(_evaluate, project.name, stack, flat, region, transforms, program, preview)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value) if not isinstance(value, bool) else ("true" if value else "false")
+
+
+def _evaluate(project: str, stack: str, flat: dict[str, str], region: str,
+              transforms: Sequence[pulumi.ResourceTransform], program: Program, preview: bool) -> ResourceGraph:
+    with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": region}), mock_aws():
+        facts = AwsFacts(region)
+        monitor = RecordingMonitor(facts)
+        runtime_settings.ROOT.set(None)
+        set_all_config(flat, [])
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            pulumi.runtime.set_mocks(facts, project=project, stack=stack, preview=preview, monitor=monitor)
+
+            def run() -> None:
+                for transform in transforms:
+                    pulumi.runtime.register_resource_transform(transform)
+                program()
+
+            loop.run_until_complete(run_pulumi_func(run))
+            root = runtime_settings.get_root_resource()
+            exported = dict(getattr(root, "outputs", {}) or {})
+            outputs = loop.run_until_complete(_resolve_outputs(exported))
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    # Registration order depends on thread timing; URN order makes every report reproducible.
+    resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
+    return ResourceGraph(project=project, stack=stack, config=flat, resources=resources,
+                         stack_outputs=outputs)
+
+
+async def _resolve_outputs(exported: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in sorted(exported.items()):
+        output = pulumi.Output.from_input(value)
+        resolved[key] = await output.future(with_unknowns=True)
+    return resolved

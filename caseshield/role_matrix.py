@@ -1,0 +1,137 @@
+"""The role matrix (`policies/role-matrix.yaml`) as typed data, with its segregation-of-duties checks.
+
+Everything that reasons about who may do what reads it from here: the identity and key components, the policy
+pack, and the quarterly access review.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from caseshield.project import ROOT
+
+MATRIX_PATH = ROOT / "policies" / "role-matrix.yaml"
+LEVELS = ("read", "write", "manage")
+TRUSTS = ("human", "oidc", "vendor")
+
+
+class RoleMatrixError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    trust: str
+    description: str
+    data: dict[str, str]
+    managed_policies: tuple[str, ...] = ()
+    administers_keys: bool = False
+    administrator: bool = False
+    deploys_infrastructure: bool = False
+
+    def level(self, data_class: str) -> str | None:
+        return self.data.get(data_class)
+
+    def can(self, data_class: str, level: str) -> bool:
+        held = self.data.get(data_class)
+        return held is not None and LEVELS.index(held) >= LEVELS.index(level)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    id: str
+    rule: str
+    roles: tuple[str, ...]
+    why: str
+    data_classes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoleMatrix:
+    mfa_max_age_seconds: int
+    actions: dict[str, dict[str, tuple[str, ...]]]  # data class -> level -> actions (not cumulative)
+    database_users: dict[str, str]
+    roles: dict[str, Role]
+    constraints: tuple[Constraint, ...] = field(default=())
+
+    def actions_for(self, data_class: str, level: str) -> list[str]:
+        """Cumulative actions of `level` on `data_class` (manage includes write includes read)."""
+        levels = LEVELS[: LEVELS.index(level) + 1]
+        return [a for lv in levels for a in self.actions[data_class][lv]]
+
+    def key_users(self, data_class: str) -> list[str]:
+        return sorted(r.name for r in self.roles.values() if data_class in r.data)
+
+    def key_administrators(self) -> list[str]:
+        return sorted(r.name for r in self.roles.values() if r.administers_keys)
+
+    def violations(self) -> list[str]:
+        """Segregation-of-duties constraints the matrix itself breaks (empty when it is sound)."""
+        found: list[str] = []
+        for c in self.constraints:
+            for name in c.roles:
+                role = self.roles[name]
+                if c.rule == "no_data_access" and role.data:
+                    found.append(f"{c.id}: {name} holds data access {role.data}")
+                elif c.rule == "no_access_to":
+                    held = sorted(set(role.data) & set(c.data_classes))
+                    if held:
+                        found.append(f"{c.id}: {name} holds {held}")
+                elif c.rule == "read_only" and (any(lv != "read" for lv in role.data.values()) or role.administrator):
+                    found.append(f"{c.id}: {name} holds more than read access")
+            if c.rule == "sole_administrator":
+                admins = sorted(r.name for r in self.roles.values() if r.administrator)
+                if admins != sorted(c.roles):
+                    found.append(f"{c.id}: administrators are {admins}, expected {sorted(c.roles)}")
+        return found
+
+
+def parse(document: dict[str, Any]) -> RoleMatrix:
+    """Build and validate a matrix from its YAML document; raises RoleMatrixError naming the bad entry."""
+    actions = {
+        dc: {lv: tuple(levels.get(lv) or ()) for lv in LEVELS}
+        for dc, levels in (document.get("data_classes") or {}).items()
+    }
+    roles: dict[str, Role] = {}
+    for name, spec in (document.get("roles") or {}).items():
+        if spec.get("trust") not in TRUSTS:
+            raise RoleMatrixError(f"role {name}: trust must be one of {TRUSTS}, not {spec.get('trust')!r}")
+        data = dict(spec.get("data") or {})
+        for dc, level in data.items():
+            if dc not in actions:
+                raise RoleMatrixError(f"role {name}: unknown data class {dc!r} (known: {sorted(actions)})")
+            if level not in LEVELS:
+                raise RoleMatrixError(f"role {name}: level for {dc} must be one of {LEVELS}, not {level!r}")
+        roles[name] = Role(
+            name=name, trust=spec["trust"], description=spec.get("description", ""), data=data,
+            managed_policies=tuple(spec.get("managed_policies") or ()),
+            administers_keys=bool(spec.get("administers_keys")), administrator=bool(spec.get("administrator")),
+            deploys_infrastructure=bool(spec.get("deploys_infrastructure")),
+        )
+    constraints = []
+    for c in document.get("segregation_of_duties") or ():
+        unknown = sorted(set(c.get("roles") or ()) - set(roles))
+        if unknown:
+            raise RoleMatrixError(f"constraint {c.get('id')}: unknown roles {unknown}")
+        constraints.append(Constraint(id=c["id"], rule=c["rule"], roles=tuple(c["roles"]), why=c.get("why", ""),
+                                      data_classes=tuple(c.get("data_classes") or ())))
+    matrix = RoleMatrix(
+        mfa_max_age_seconds=int((document.get("mfa") or {}).get("max_age_seconds", 3600)),
+        actions=actions, database_users=dict(document.get("database_users") or {}), roles=roles,
+        constraints=tuple(constraints),
+    )
+    broken = matrix.violations()
+    if broken:
+        raise RoleMatrixError("role matrix breaks segregation of duties: " + "; ".join(broken))
+    return matrix
+
+
+@cache
+def load(path: Path = MATRIX_PATH) -> RoleMatrix:
+    return parse(yaml.safe_load(path.read_text()))

@@ -1,0 +1,544 @@
+"""Typed, validated stack settings.
+
+Every value the program reads comes from Pulumi config and is checked here before a single resource is
+registered: a bad CIDR or a too-short retention must fail the preview with a message that names the key and
+the fix, not fail halfway through `pulumi up` with half an environment created.
+
+The keys, their types and defaults are declared once, in `Pulumi.yaml`; `Settings` mirrors them as typed
+fields (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+NAMESPACE = "caseshield"
+ENVIRONMENTS = ("dev", "staging", "prod")
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+# The values CloudWatch Logs accepts for retentionInDays.
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+# Floors per environment tier: (non-prod, prod). Prod keeps evidence for the usual seven-year legal hold.
+FLOORS = {
+    "auditLogRetentionDays": (90, 365),
+    "operationalLogRetentionDays": (30, 90),
+    "auditArchiveRetentionDays": (365, 2555),
+    "documentVersionRetentionDays": (30, 365),
+    "databaseBackupRetentionDays": (7, 30),
+    "backupRetentionDays": (35, 365),
+}
+# Longest a Critical/Important patch may wait for approval: (non-prod, prod).
+PATCH_DELAY_CEILINGS = (14, 7)
+REGION_RE = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)-(gov-)?(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+DB_CLASS_RE = re.compile(r"^db\.(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
+EC2_TYPE_RE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
+# Families too old for encrypted Performance Insights / Graviton-era PostgreSQL versions, or burstable in prod.
+RETIRED_DB_FAMILIES = ("m1", "m2", "m3", "m4", "r3", "r4", "t1", "t2")
+IAM_PRINCIPAL_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$")
+FQDN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+ACM_ARN_RE = re.compile(r"^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minutes?|hours?|days?)\))$")
+MAINTENANCE_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
+                                   r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
+OIDC_SUBJECT_RE = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:[A-Za-z0-9_./:-]+$")
+
+
+def _key(name: str) -> Any:
+    """Declare a dataclass field bound to the config key `name`."""
+    return field(metadata={"key": name})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One stack's settings, parsed and validated; built by `load_settings` and nothing else."""
+
+    stack: str
+    region: str
+    environment: str = _key("environment")
+    owner: str = _key("owner")
+    allowed_regions: tuple[str, ...] = _key("allowedRegions")
+    vpc_cidr: str = _key("vpcCidr")
+    availability_zone_count: int = _key("availabilityZoneCount")
+    public_subnet_cidrs: tuple[str, ...] = _key("publicSubnetCidrs")
+    app_subnet_cidrs: tuple[str, ...] = _key("appSubnetCidrs")
+    data_subnet_cidrs: tuple[str, ...] = _key("dataSubnetCidrs")
+    audit_log_retention_days: int = _key("auditLogRetentionDays")
+    operational_log_retention_days: int = _key("operationalLogRetentionDays")
+    audit_archive_retention_days: int = _key("auditArchiveRetentionDays")
+    object_lock_mode: str = _key("objectLockMode")
+    document_version_retention_days: int = _key("documentVersionRetentionDays")
+    database_backup_retention_days: int = _key("databaseBackupRetentionDays")
+    database_instance_class: str = _key("databaseInstanceClass")
+    database_allocated_storage_gb: int = _key("databaseAllocatedStorageGb")
+    database_multi_az: bool = _key("databaseMultiAz")
+    deletion_protection: bool = _key("deletionProtection")
+    app_instance_type: str = _key("appInstanceType")
+    alert_emails: tuple[str, ...] = _key("alertEmails")
+    ci_oidc_provider_url: str = _key("ciOidcProviderUrl")
+    ci_oidc_subject: str = _key("ciOidcSubject")
+    key_administrator_arns: tuple[str, ...] = _key("keyAdministratorArns")
+    vendor_session_hours: int = _key("vendorSessionHours")
+    domain_name: str = _key("domainName")
+    certificate_arn: str = _key("certificateArn")
+    waf_country_allow_list: tuple[str, ...] = _key("wafCountryAllowList")
+    waf_rate_limit: int = _key("wafRateLimit")
+    app_port: int = _key("appPort")
+    app_min_instances: int = _key("appMinInstances")
+    app_max_instances: int = _key("appMaxInstances")
+    patch_approval_delay_days: int = _key("patchApprovalDelayDays")
+    patch_install_schedule: str = _key("patchInstallSchedule")
+    database_maintenance_window: str = _key("databaseMaintenanceWindow")
+    backup_retention_days: int = _key("backupRetentionDays")
+    backup_copy_region: str = _key("backupCopyRegion")
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for physical names: short, lower-case, unique per project and stack."""
+        return f"cs-{self.stack}".lower()
+
+
+def config_fields() -> dict[str, Any]:
+    """Config key -> dataclass field, for every setting declared in Pulumi.yaml."""
+    return {f.metadata["key"]: f for f in fields(Settings) if "key" in f.metadata}
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    value: Any
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value!r}: {self.message} Fix: {self.fix}"
+
+
+class SettingsError(ValueError):
+    """Raised before any resource is registered when the stack's config is invalid."""
+
+    def __init__(self, stack: str, problems: list[Problem]):
+        self.stack = stack
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"stack '{stack}' has {len(problems)} invalid setting(s):\n{lines}")
+
+
+def _set_fix(key: str, example: str) -> str:
+    return f"`pulumi config set {key} {example}` (or edit stacks/Pulumi.<stack>.yaml)."
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Parsing: raw config strings -> typed values
+# ---------------------------------------------------------------------------------------------------------------
+
+def _parse(key: str, raw: Any, annotation: str) -> tuple[Any, Problem | None]:
+    """Parse one raw config value (a string, as the engine passes it) into the field's type."""
+    try:
+        if annotation == "int":
+            if isinstance(raw, bool):
+                raise ValueError
+            value: Any = int(raw) if not isinstance(raw, int) else raw
+            return value, None
+        if annotation == "bool":
+            if isinstance(raw, bool):
+                return raw, None
+            text = str(raw).strip().lower()
+            if text not in ("true", "false"):
+                raise ValueError
+            return text == "true", None
+        if annotation.startswith("tuple"):
+            items = json.loads(raw) if isinstance(raw, str) else raw
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ValueError
+            return tuple(items), None
+        if not isinstance(raw, str):
+            raise ValueError
+        return raw, None
+    except (ValueError, TypeError):
+        kind = {"int": "a whole number", "bool": "true or false"}.get(
+            annotation, "a list of strings" if annotation.startswith("tuple") else "a string"
+        )
+        return None, Problem(f"{NAMESPACE}:{key}", raw, f"must be {kind}.", _set_fix(key, "<value>"))
+
+
+def _raw_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Split the engine's flat config into this project's keys, flagging unknown ones."""
+    known = config_fields()
+    ours: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for full_key, raw in sorted(config.items()):
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        if key not in known:
+            problems.append(Problem(full_key, raw, "is not a CaseShield setting (a typo?).",
+                                    f"remove it (`pulumi config rm {key}`); the settings are listed in Pulumi.yaml."))
+            continue
+        ours[key] = raw
+    return ours, problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules: one function per rule, each returns the problems it finds
+# ---------------------------------------------------------------------------------------------------------------
+
+Rule = Callable[[Settings], Iterable[Problem]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(cidr, strict=True)
+    except (ValueError, TypeError):
+        return None
+
+
+@rule
+def environment_is_a_known_tier(s: Settings) -> Iterable[Problem]:
+    if s.environment not in ENVIRONMENTS:
+        yield Problem("caseshield:environment", s.environment, f"must be one of {', '.join(ENVIRONMENTS)}.",
+                      _set_fix("environment", "prod"))
+
+
+@rule
+def owner_is_named(s: Settings) -> Iterable[Problem]:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._@+-]{1,62}", s.owner):
+        yield Problem("caseshield:owner", s.owner, "must name the accountable team (2-63 letters, digits, ._@+- or space).",
+                      _set_fix("owner", "platform-team"))
+
+
+@rule
+def region_is_allowed(s: Settings) -> Iterable[Problem]:
+    bad = [r for r in s.allowed_regions if not REGION_RE.match(r)]
+    if bad or not s.allowed_regions:
+        yield Problem("caseshield:allowedRegions", list(s.allowed_regions),
+                      f"must be a non-empty list of AWS region names; not regions: {bad}.",
+                      "list regions such as us-east-1 under caseshield:allowedRegions in the stack file.")
+    if not s.region:
+        yield Problem("aws:region", s.region, "is not set; the program needs an explicit region.",
+                      "`pulumi config set aws:region us-east-1`.")
+    elif s.region not in s.allowed_regions:
+        yield Problem("aws:region", s.region,
+                      f"is outside the data-residency allow-list {list(s.allowed_regions)}.",
+                      "choose an allowed region, or have the data-protection officer approve adding it to allowedRegions.")
+
+
+@rule
+def vpc_cidr_is_private_and_sized(s: Settings) -> Iterable[Problem]:
+    net = _network(s.vpc_cidr)
+    if net is None:
+        yield Problem("caseshield:vpcCidr", s.vpc_cidr, "is not an IPv4 CIDR with its host bits zero.",
+                      _set_fix("vpcCidr", "10.40.0.0/16"))
+    elif not net.is_private:
+        yield Problem("caseshield:vpcCidr", s.vpc_cidr, "must be a private (RFC 1918) range.",
+                      _set_fix("vpcCidr", "10.40.0.0/16"))
+    elif not 16 <= net.prefixlen <= 22:
+        yield Problem("caseshield:vpcCidr", s.vpc_cidr, "must be between /16 and /22 to hold three subnet tiers.",
+                      _set_fix("vpcCidr", "10.40.0.0/16"))
+
+
+@rule
+def availability_zone_count_is_two_or_three(s: Settings) -> Iterable[Problem]:
+    if s.availability_zone_count not in (2, 3):
+        yield Problem("caseshield:availabilityZoneCount", s.availability_zone_count,
+                      "must be 2 or 3 (high availability without paying for zones the app cannot use).",
+                      _set_fix("availabilityZoneCount", "3"))
+
+
+SUBNET_TIERS = (("publicSubnetCidrs", "public_subnet_cidrs"), ("appSubnetCidrs", "app_subnet_cidrs"),
+                ("dataSubnetCidrs", "data_subnet_cidrs"))
+
+
+@rule
+def subnets_fit_the_vpc_without_overlap(s: Settings) -> Iterable[Problem]:
+    vpc = _network(s.vpc_cidr)
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for key, attr in SUBNET_TIERS:
+        cidrs: tuple[str, ...] = getattr(s, attr)
+        if len(cidrs) != s.availability_zone_count:
+            yield Problem(f"caseshield:{key}", list(cidrs),
+                          f"must list exactly one CIDR per availability zone ({s.availability_zone_count}).",
+                          f"give {s.availability_zone_count} CIDRs under caseshield:{key}, or change availabilityZoneCount.")
+        for cidr in cidrs:
+            net = _network(cidr)
+            if net is None:
+                yield Problem(f"caseshield:{key}", cidr, "is not an IPv4 CIDR with its host bits zero.",
+                              f"use a CIDR such as 10.40.0.0/24 under caseshield:{key}.")
+                continue
+            if not 16 <= net.prefixlen <= 28:
+                yield Problem(f"caseshield:{key}", cidr, "must be between /16 and /28 (AWS subnet limits).",
+                              f"resize it under caseshield:{key}.")
+            if vpc is not None and not net.subnet_of(vpc):
+                yield Problem(f"caseshield:{key}", cidr, f"lies outside the VPC {s.vpc_cidr}.",
+                              f"pick a CIDR inside vpcCidr under caseshield:{key}.")
+            for other_key, other in seen:
+                if net.overlaps(other):
+                    yield Problem(f"caseshield:{key}", cidr, f"overlaps {other} from {other_key}.",
+                                  "give every subnet its own, non-overlapping range.")
+            seen.append((key, net))
+
+
+def _floor(s: Settings, key: str) -> int:
+    nonprod, prod = FLOORS[key]
+    return prod if s.is_prod else nonprod
+
+
+@rule
+def log_retention_meets_floor(s: Settings) -> Iterable[Problem]:
+    for key, value in (("auditLogRetentionDays", s.audit_log_retention_days),
+                       ("operationalLogRetentionDays", s.operational_log_retention_days)):
+        floor = _floor(s, key)
+        if value not in CLOUDWATCH_RETENTION_DAYS:
+            allowed = [d for d in CLOUDWATCH_RETENTION_DAYS if d >= floor]
+            yield Problem(f"caseshield:{key}", value, "is not a retention CloudWatch Logs accepts.",
+                          _set_fix(key, str(min(allowed, key=lambda d: abs(d - value)))))
+        elif value < floor:
+            yield Problem(f"caseshield:{key}", value, f"is below the {s.environment} floor of {floor} days.",
+                          _set_fix(key, str(floor)))
+
+
+@rule
+def archive_and_version_retention_meet_floor(s: Settings) -> Iterable[Problem]:
+    for key, value in (("auditArchiveRetentionDays", s.audit_archive_retention_days),
+                       ("documentVersionRetentionDays", s.document_version_retention_days)):
+        floor = _floor(s, key)
+        if value < floor:
+            yield Problem(f"caseshield:{key}", value, f"is below the {s.environment} floor of {floor} days.",
+                          _set_fix(key, str(floor)))
+        elif value > 36500:
+            yield Problem(f"caseshield:{key}", value, "exceeds 100 years, which S3 object lock rejects.",
+                          _set_fix(key, str(floor)))
+
+
+@rule
+def database_backup_retention_is_valid(s: Settings) -> Iterable[Problem]:
+    floor = _floor(s, "databaseBackupRetentionDays")
+    value = s.database_backup_retention_days
+    if value > 35:
+        yield Problem("caseshield:databaseBackupRetentionDays", value, "exceeds the RDS maximum of 35 days.",
+                      _set_fix("databaseBackupRetentionDays", "35"))
+    elif value < floor:
+        yield Problem("caseshield:databaseBackupRetentionDays", value,
+                      f"is below the {s.environment} floor of {floor} days.",
+                      _set_fix("databaseBackupRetentionDays", str(floor)))
+
+
+@rule
+def object_lock_mode_is_valid(s: Settings) -> Iterable[Problem]:
+    if s.object_lock_mode not in OBJECT_LOCK_MODES:
+        yield Problem("caseshield:objectLockMode", s.object_lock_mode, "must be GOVERNANCE or COMPLIANCE.",
+                      _set_fix("objectLockMode", "COMPLIANCE"))
+    elif s.is_prod and s.object_lock_mode != "COMPLIANCE":
+        yield Problem("caseshield:objectLockMode", s.object_lock_mode,
+                      "must be COMPLIANCE in prod: GOVERNANCE lets a privileged user delete audit evidence.",
+                      _set_fix("objectLockMode", "COMPLIANCE"))
+
+
+@rule
+def prod_keeps_resilience_switches_on(s: Settings) -> Iterable[Problem]:
+    if not s.is_prod:
+        return
+    if not s.database_multi_az:
+        yield Problem("caseshield:databaseMultiAz", False, "must be true in prod (a zone outage must not stop casework).",
+                      _set_fix("databaseMultiAz", "true"))
+    if not s.deletion_protection:
+        yield Problem("caseshield:deletionProtection", False, "must be true in prod (no stateful resource may be lost).",
+                      _set_fix("deletionProtection", "true"))
+
+
+@rule
+def instance_classes_are_valid(s: Settings) -> Iterable[Problem]:
+    match = DB_CLASS_RE.match(s.database_instance_class)
+    if match is None:
+        yield Problem("caseshield:databaseInstanceClass", s.database_instance_class,
+                      "is not an RDS instance class (db.<family>.<size>).",
+                      _set_fix("databaseInstanceClass", "db.r6g.large"))
+    elif match["family"] in RETIRED_DB_FAMILIES:
+        yield Problem("caseshield:databaseInstanceClass", s.database_instance_class,
+                      f"uses the retired family {match['family']}, which lacks current PostgreSQL and encrypted insights.",
+                      _set_fix("databaseInstanceClass", "db.r6g.large"))
+    elif s.is_prod and match["family"].startswith("t"):
+        yield Problem("caseshield:databaseInstanceClass", s.database_instance_class,
+                      "is burstable; prod needs steady capacity for the case database.",
+                      _set_fix("databaseInstanceClass", "db.r6g.large"))
+    if not 20 <= s.database_allocated_storage_gb <= 65536:
+        yield Problem("caseshield:databaseAllocatedStorageGb", s.database_allocated_storage_gb,
+                      "must be between 20 and 65536 GiB.", _set_fix("databaseAllocatedStorageGb", "100"))
+    if EC2_TYPE_RE.match(s.app_instance_type) is None or s.app_instance_type.startswith("db."):
+        yield Problem("caseshield:appInstanceType", s.app_instance_type,
+                      "is not an EC2 instance type (<family>.<size>).", _set_fix("appInstanceType", "m6i.large"))
+
+
+@rule
+def alert_emails_are_valid(s: Settings) -> Iterable[Problem]:
+    if not s.alert_emails:
+        yield Problem("caseshield:alertEmails", [], "needs at least one address: alerts nobody reads are no control.",
+                      "list the security on-call address under caseshield:alertEmails.")
+    for email in s.alert_emails:
+        if not EMAIL_RE.match(email):
+            yield Problem("caseshield:alertEmails", email, "is not an e-mail address.",
+                          "correct it under caseshield:alertEmails, e.g. security-oncall@lawfirm.example.")
+    if len(set(s.alert_emails)) != len(s.alert_emails):
+        yield Problem("caseshield:alertEmails", list(s.alert_emails), "lists an address twice.",
+                      "remove the duplicate under caseshield:alertEmails.")
+
+
+@rule
+def ci_trust_is_narrow(s: Settings) -> Iterable[Problem]:
+    if not re.fullmatch(r"https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?", s.ci_oidc_provider_url):
+        yield Problem("caseshield:ciOidcProviderUrl", s.ci_oidc_provider_url, "must be an https:// issuer URL.",
+                      _set_fix("ciOidcProviderUrl", "https://token.actions.githubusercontent.com"))
+    if "*" in s.ci_oidc_subject or not OIDC_SUBJECT_RE.match(s.ci_oidc_subject):
+        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
+                      "must be one exact subject like repo:OWNER/REPO:ref:refs/heads/main; wildcards let any branch deploy.",
+                      _set_fix("ciOidcSubject", "repo:lawfirm/caseshield:ref:refs/heads/main"))
+
+
+@rule
+def key_administrators_are_iam_principals(s: Settings) -> Iterable[Problem]:
+    for arn in s.key_administrator_arns:
+        if not IAM_PRINCIPAL_ARN_RE.match(arn) or "*" in arn:
+            yield Problem("caseshield:keyAdministratorArns", arn,
+                          "is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>, no wildcards).",
+                          "list exact role ARNs under caseshield:keyAdministratorArns.")
+
+
+@rule
+def vendor_sessions_are_short(s: Settings) -> Iterable[Problem]:
+    if not 1 <= s.vendor_session_hours <= 4:
+        yield Problem("caseshield:vendorSessionHours", s.vendor_session_hours,
+                      "must be between 1 and 4 hours: vendor access is short-lived by policy.",
+                      _set_fix("vendorSessionHours", "1"))
+
+
+@rule
+def domain_and_certificate_are_valid(s: Settings) -> Iterable[Problem]:
+    if not FQDN_RE.match(s.domain_name):
+        yield Problem("caseshield:domainName", s.domain_name, "is not a fully qualified domain name.",
+                      _set_fix("domainName", "cases.lawfirm.example"))
+    if s.certificate_arn and not ACM_ARN_RE.match(s.certificate_arn):
+        yield Problem("caseshield:certificateArn", s.certificate_arn,
+                      "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
+                      "set the ARN of the imported certificate, or \"\" to request one for domainName.")
+    elif s.certificate_arn and f":acm:{s.region}:" not in s.certificate_arn:
+        yield Problem("caseshield:certificateArn", s.certificate_arn,
+                      f"is in another region; the load balancer needs a certificate in {s.region}.",
+                      "import the certificate into the stack's region and use that ARN.")
+
+
+@rule
+def waf_settings_are_valid(s: Settings) -> Iterable[Problem]:
+    bad = [c for c in s.waf_country_allow_list if not re.fullmatch(r"[A-Z]{2}", c)]
+    if bad:
+        yield Problem("caseshield:wafCountryAllowList", bad, "are not ISO 3166 alpha-2 codes (two capitals).",
+                      "list codes such as US or GB under caseshield:wafCountryAllowList.")
+    if not 100 <= s.waf_rate_limit <= 20_000_000:
+        yield Problem("caseshield:wafRateLimit", s.waf_rate_limit, "must be between 100 and 20000000 per 5 minutes.",
+                      _set_fix("wafRateLimit", "1000"))
+
+
+@rule
+def app_tier_is_sized_sanely(s: Settings) -> Iterable[Problem]:
+    if not 1024 <= s.app_port <= 65535:
+        yield Problem("caseshield:appPort", s.app_port, "must be an unprivileged port, 1024-65535.",
+                      _set_fix("appPort", "8443"))
+    if s.app_min_instances < (2 if s.is_prod else 1):
+        yield Problem("caseshield:appMinInstances", s.app_min_instances,
+                      f"must be at least {2 if s.is_prod else 1}{' in prod (one per zone survives a zone loss)' if s.is_prod else ''}.",
+                      _set_fix("appMinInstances", "2"))
+    if s.app_max_instances < s.app_min_instances or s.app_max_instances > 100:
+        yield Problem("caseshield:appMaxInstances", s.app_max_instances,
+                      f"must be between appMinInstances ({s.app_min_instances}) and 100.",
+                      _set_fix("appMaxInstances", str(max(s.app_min_instances, 6))))
+
+
+@rule
+def patching_is_timely(s: Settings) -> Iterable[Problem]:
+    ceiling = PATCH_DELAY_CEILINGS[1] if s.is_prod else PATCH_DELAY_CEILINGS[0]
+    if not 0 <= s.patch_approval_delay_days <= ceiling:
+        yield Problem("caseshield:patchApprovalDelayDays", s.patch_approval_delay_days,
+                      f"must be between 0 and {ceiling} days in {s.environment}: critical fixes may not wait longer.",
+                      _set_fix("patchApprovalDelayDays", str(min(7, ceiling))))
+    if not SCHEDULE_RE.match(s.patch_install_schedule):
+        yield Problem("caseshield:patchInstallSchedule", s.patch_install_schedule,
+                      "is not an SSM cron(...) or rate(...) expression.",
+                      _set_fix("patchInstallSchedule", "'cron(0 3 ? * SUN *)'"))
+    if not MAINTENANCE_WINDOW_RE.match(s.database_maintenance_window):
+        yield Problem("caseshield:databaseMaintenanceWindow", s.database_maintenance_window,
+                      "is not an RDS window ddd:hh24:mi-ddd:hh24:mi.",
+                      _set_fix("databaseMaintenanceWindow", "sun:04:00-sun:05:00"))
+
+
+@rule
+def backup_plan_is_valid(s: Settings) -> Iterable[Problem]:
+    floor = _floor(s, "backupRetentionDays")
+    if not floor <= s.backup_retention_days <= 36500:
+        yield Problem("caseshield:backupRetentionDays", s.backup_retention_days,
+                      f"must be between the {s.environment} floor of {floor} days and 36500.",
+                      _set_fix("backupRetentionDays", str(floor)))
+    if s.backup_copy_region:
+        if s.backup_copy_region == s.region:
+            yield Problem("caseshield:backupCopyRegion", s.backup_copy_region,
+                          "is the stack's own region; a copy there does not survive a regional outage.",
+                          "choose another allowed region, or \"\" for no copy.")
+        elif s.backup_copy_region not in s.allowed_regions:
+            yield Problem("caseshield:backupCopyRegion", s.backup_copy_region,
+                          f"is outside the data-residency allow-list {list(s.allowed_regions)}.",
+                          "choose a region from allowedRegions.")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------------------------
+
+def load_settings(config: Mapping[str, Any], stack: str) -> Settings:
+    """Build validated settings from the engine's flat config map ("namespace:key" -> raw value).
+
+    Raises `SettingsError` listing every problem at once, so one preview shows all that needs fixing.
+    """
+    raw, problems = _raw_config(config)
+    values: dict[str, Any] = {}
+    for key, f in config_fields().items():
+        if key not in raw:
+            problems.append(Problem(f"{NAMESPACE}:{key}", None, "is required and has no default.",
+                                    _set_fix(key, "<value>")))
+            continue
+        value, problem = _parse(key, raw[key], str(f.type))
+        if problem:
+            problems.append(problem)
+        else:
+            values[f.name] = value
+    if problems:
+        raise SettingsError(stack, problems)
+    region = config.get("aws:region", "")
+    settings = Settings(stack=stack, region=str(region), **values)
+    for check in RULES:
+        problems.extend(check(settings))
+    if problems:
+        raise SettingsError(stack, problems)
+    return settings
+
+
+def from_pulumi() -> Settings:
+    """Settings of the running Pulumi program (real engine or offline mocks)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return load_settings(config, pulumi.get_stack())

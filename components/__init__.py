@@ -1,0 +1,1 @@
+"""CaseShield components: one pulumi.ComponentResource per capability."""

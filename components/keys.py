@@ -1,0 +1,202 @@
+"""KeyHierarchy: one customer-managed KMS key per data class, with administrators kept apart from users.
+
+Why per data class: revoking, rotating or investigating one class (say, case documents after a compromise) must
+not touch the others, and each key policy can name exactly who may read that class.
+
+Key policies name roles through `aws:PrincipalArn` conditions on the account principal rather than as
+principals: KMS rejects principals that do not exist yet, and the role matrix is created after the keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from caseshield.role_matrix import RoleMatrix
+from caseshield.settings import Settings
+from components.base import DATA_CLASSES, classified, role_arn, stateful, static_policy_document
+
+ADMIN_ACTIONS = [
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+]
+CRYPTO_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+USE_ACTIONS = [*CRYPTO_ACTIONS, "kms:DescribeKey"]
+DELETION_WINDOW_DAYS = 30
+
+
+@dataclass
+class KeyHierarchyArgs:
+    settings: Settings
+    matrix: RoleMatrix
+    account_id: str
+    partition: str
+
+
+class KeyHierarchy(pulumi.ComponentResource):
+    """Customer-managed keys by data class (`keys["case-documents"]`, ...) and EBS encryption by default."""
+
+    keys: dict[str, aws.kms.Key]
+
+    def __init__(self, name: str, args: KeyHierarchyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("caseshield:keys:KeyHierarchy", name, None, opts)
+        s = args.settings
+        self.keys = {}
+        for data_class in DATA_CLASSES:
+            key = aws.kms.Key(
+                f"{name}-{data_class}",
+                description=f"CaseShield {s.stack}: {data_class}",
+                enable_key_rotation=True,
+                deletion_window_in_days=DELETION_WINDOW_DAYS,
+                key_usage="ENCRYPT_DECRYPT",
+                customer_master_key_spec="SYMMETRIC_DEFAULT",
+                policy=key_policy(data_class, args),
+                tags=classified(data_class),
+                opts=stateful(self, s),
+            )
+            aws.kms.Alias(
+                f"{name}-{data_class}-alias",
+                name=f"alias/{s.name_prefix}/{data_class}",
+                target_key_id=key.key_id,
+                opts=pulumi.ResourceOptions(parent=key),
+            )
+            self.keys[data_class] = key
+
+        # Volumes of the application tier may hold cached case content: encrypt every new EBS volume by default.
+        aws.ebs.EncryptionByDefault(f"{name}-ebs-default", enabled=True, opts=pulumi.ResourceOptions(parent=self))
+        aws.ebs.DefaultKmsKey(f"{name}-ebs-default-key", key_arn=self.keys["case-documents"].arn,
+                              opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({f"{dc}_key_arn": key.arn for dc, key in self.keys.items()})
+
+
+def key_policy(data_class: str, args: KeyHierarchyArgs) -> str:
+    """The key policy of one data class's key."""
+    s, matrix = args.settings, args.matrix
+    account_root = f"arn:{args.partition}:iam::{args.account_id}:root"
+
+    def arns(roles: list[str]) -> list[str]:
+        return [role_arn(args.partition, args.account_id, s, r) for r in roles]
+
+    administrators = sorted({*arns(matrix.key_administrators()), *s.key_administrator_arns})
+    users = arns(matrix.key_users(data_class))
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "KeyAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": ADMIN_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": administrators}},
+        },
+        {
+            # Deployers must let RDS, DynamoDB and EBS attach the key to resources they create.
+            "Sid": "AdministratorsGrantOnlyToAwsResources",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": administrators},
+                          "Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "AdministratorsNeverUseTheKey",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": CRYPTO_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": administrators}},
+        },
+    ]
+    if users:
+        statements.append({
+            "Sid": "KeyUsersByRoleMatrix",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": USE_ACTIONS,
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": users}},
+        })
+    statements.extend(service_statements(data_class, args))
+    return static_policy_document(statements)
+
+
+def service_statements(data_class: str, args: KeyHierarchyArgs) -> list[dict[str, Any]]:
+    """AWS services that encrypt this class on our behalf, each held to its own source or context."""
+    s, p, acct, region = args.settings, args.partition, args.account_id, args.settings.region
+    logs = {
+        "Sid": "CloudWatchLogsForThisAccountOnly",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{p}:logs:{region}:{acct}:log-group:*"}},
+    }
+    via = {
+        "backups": f"backup.{region}.amazonaws.com",
+        "case-database": f"rds.{region}.amazonaws.com",
+        "application-secrets": f"secretsmanager.{region}.amazonaws.com",
+    }
+    statements: list[dict[str, Any]] = []
+    if data_class == "audit-logs":
+        trail_arn = f"arn:{p}:cloudtrail:{region}:{acct}:trail/{s.name_prefix}-audit-trail"
+        statements += [
+            {
+                "Sid": "CloudTrailEncryptsOnlyOurTrail",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:GenerateDataKey*",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceArn": trail_arn},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{p}:cloudtrail:*:{acct}:trail/*"},
+                },
+            },
+            {
+                "Sid": "CloudTrailDescribesKey",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                "Action": "kms:DescribeKey",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+            },
+            logs,
+        ]
+    elif data_class == "operational-logs":
+        statements += [
+            logs,
+            {
+                # CloudWatch alarms and EventBridge rules publish to the KMS-encrypted incident topic.
+                "Sid": "AlarmsAndEventsPublishToIncidentTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": acct}},
+            },
+        ]
+    elif data_class == "case-documents":
+        # The Auto Scaling service-linked role encrypts the application tier's volumes with this key.
+        asg_role = f"arn:{p}:iam::{acct}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        statements.append({
+            "Sid": "AutoScalingEncryptsAppVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+            "Action": [*USE_ACTIONS, "kms:CreateGrant"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": asg_role},
+                          "StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"}},
+        })
+    if data_class in via:
+        statements.append({
+            "Sid": "ServiceUseThroughOurAccountOnly",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+            "Action": [*USE_ACTIONS, "kms:CreateGrant"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": via[data_class], "kms:CallerAccount": acct}},
+        })
+    return statements
