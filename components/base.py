@@ -43,11 +43,22 @@ def static_policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
+# Data classes whose stores AWS Backup protects; their resources carry BACKUP_TAG, which the backup plan selects on.
+BACKED_UP_CLASSES = frozenset({"case-documents", "case-database", "privacy-records"})
+BACKUP_TAG = ("backup-plan", "daily")
+
+
 def classified(data_class: str | None, **extra: str) -> dict[str, str]:
-    """Tags for a resource that holds one data class (project/environment/owner come from provider default tags)."""
+    """Tags for a resource that holds one data class (project/environment/owner come from provider default tags).
+
+    Stores of a backed-up class also get the backup selection tag, so nothing that holds case data can be added
+    without being backed up.
+    """
     tags = dict(extra)
     if data_class:
         tags["data-classification"] = data_class
+    if data_class in BACKED_UP_CLASSES:
+        tags[BACKUP_TAG[0]] = BACKUP_TAG[1]
     return tags
 
 
