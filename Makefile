@@ -23,7 +23,7 @@ report: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy caseshield components policies tests
+	.venv/bin/mypy caseshield components tests
 
 test: lint
 	.venv/bin/pytest
