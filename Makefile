@@ -15,7 +15,7 @@ setup: .venv/.synced
 	touch $@
 
 .venv/.synced: .tools/bin/uv uv.lock pyproject.toml
-	$(UV) sync --locked --python $(PYTHON)
+	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	touch $@
 
 report: setup

@@ -11,6 +11,7 @@ Every later gate (plan, policy pack, parity, mutants) reads this graph instead o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import hashlib
 import os
@@ -23,9 +24,11 @@ import boto3
 import pulumi
 from moto import mock_aws
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as pulumi_resource_runtime
 from pulumi.runtime import rpc
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 
 from caseshield.project import load_project
@@ -113,39 +116,62 @@ class ResourceGraph:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also records parent, options and property dependencies of each registration."""
+    """A mock monitor that records parent, options and property dependencies of each registration, and applies
+    stack transforms the way the engine does (the stock mock monitor ignores them).
 
-    def __init__(self, mocks: pulumi_mocks.Mocks):
+    Transforms see the engine's view of a resource, as `pulumi.ResourceTransformArgs` with camelCase props, and
+    may return a `pulumi.ResourceTransformResult` with replacement props; mutation tests use them to break one
+    control at a time without touching the program.
+    """
+
+    def __init__(self, mocks: pulumi_mocks.Mocks, transforms: Sequence[pulumi.ResourceTransform] = ()):
         super().__init__(mocks)
         self.recorded: dict[str, RecordedResource] = {}
+        self.transforms = list(transforms)
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return response
-        options = {
-            "protect": bool(request.protect),
-            "retainOnDelete": bool(request.retainOnDelete),
-            "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-            "ignoreChanges": list(request.ignoreChanges),
-            "replaceOnChanges": list(request.replaceOnChanges),
-            "additionalSecretOutputs": list(request.additionalSecretOutputs),
-            "deletedWith": request.deletedWith or None,
-        }
-        self.recorded[response.urn] = RecordedResource(
-            urn=response.urn,
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        inputs = self._transformed(request, rpc.deserialize_properties(request.object, keep_unknowns=True))
+        id_, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        ))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        self.recorded[urn] = RecordedResource(
+            urn=urn,
             type=request.type,
             name=request.name,
             parent=request.parent or None,
             custom=bool(request.custom),
-            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
-            options=options,
+            inputs=inputs,
+            options={
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "ignoreChanges": list(request.ignoreChanges),
+                "replaceOnChanges": list(request.replaceOnChanges),
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                "deletedWith": request.deletedWith or None,
+            },
             property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
             dependencies=sorted(request.dependencies),
             provider=request.provider or None,
-            id=response.id or None,
+            id=id_ or None,
         )
-        return response
+        state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
+
+    def _transformed(self, request: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+        for transform in self.transforms:
+            result = transform(pulumi.ResourceTransformArgs(
+                custom=bool(request.custom), type_=request.type, name=request.name, props=inputs,
+                opts=pulumi.ResourceOptions(protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete)),
+            ))
+            if result is not None:
+                inputs = dict(result.props)  # type: ignore[union-attr]
+        return inputs
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         recorded = self.recorded.get(request.urn)
@@ -240,6 +266,8 @@ _TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
     "aws:kms/key:Key": lambda f, p: {"keyId": p, "arn": f"arn:{f.partition}:kms:{f.region}:{f.account}:key/{p}"},
     "aws:iam/role:Role": lambda f, p: {"arn": f"arn:{f.partition}:iam::{f.account}:role/{p}", "uniqueId": p},
     "aws:iam/policy:Policy": lambda f, p: {"arn": f"arn:{f.partition}:iam::{f.account}:policy/{p}"},
+    # A stable stand-in for the generated value (alphanumeric, like special=False); the SDK marks it secret.
+    "random:index/randomPassword:RandomPassword": lambda f, p: {"result": hashlib.sha256(p.encode()).hexdigest()[:32]},
     "aws:ec2/vpc:Vpc": lambda f, p: {"defaultSecurityGroupId": f"sg-default-{p}", "defaultNetworkAclId": f"acl-{p}",
                                      "mainRouteTableId": f"rtb-main-{p}"},
     "aws:rds/instance:Instance": lambda f, p: {"endpoint": f"{p}.offline.{f.region}.rds.amazonaws.com:5432",
@@ -247,7 +275,8 @@ _TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
                                                "masterUserSecrets": [{
                                                    "secretArn": f"arn:{f.partition}:secretsmanager:{f.region}:"
                                                                 f"{f.account}:secret:rds!{p}",
-                                                   "kmsKeyId": "", "secretStatus": "active"}]},
+                                                   "kmsKeyId": "", "secretStatus": "active"}],
+                                               "resourceId": "db-" + hashlib.sha1(p.encode()).hexdigest()[:26].upper()},
     "aws:cloudtrail/trail:Trail": lambda f, p: {"arn": f"arn:{f.partition}:cloudtrail:{f.region}:{f.account}:trail/{p}"},
     "aws:cloudwatch/logGroup:LogGroup": lambda f, p: {
         "arn": f"arn:{f.partition}:logs:{f.region}:{f.account}:log-group:{p}"},
@@ -255,6 +284,10 @@ _TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
     "aws:cognito/userPool:UserPool": lambda f, p: {"endpoint": f"cognito-idp.{f.region}.amazonaws.com/{p}"},
     "aws:lb/loadBalancer:LoadBalancer": lambda f, p: {"dnsName": f"{p}.{f.region}.elb.amazonaws.com",
                                                       "arnSuffix": f"app/{p}/offline"},
+    "aws:acm/certificate:Certificate": lambda f, p: {"domainValidationOptions": [{
+        "domainName": "", "resourceRecordName": f"_{p}.offline.", "resourceRecordType": "CNAME",
+        "resourceRecordValue": f"_{p}.offline.acm-validations.aws."}]},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda f, p: {"latestVersion": 1, "defaultVersion": 1},
 }
 # Types whose physical name lives in another attribute (and must not get a synthetic "name").
 _NAMED_ELSEWHERE = frozenset({"aws:s3/bucket:Bucket", "aws:rds/instance:Instance"})
@@ -320,9 +353,12 @@ def _json(value: Any) -> str:
 
 def _evaluate(project: str, stack: str, flat: dict[str, str], region: str,
               transforms: Sequence[pulumi.ResourceTransform], program: Program, preview: bool) -> ResourceGraph:
-    with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": region}), mock_aws():
+    # Source stack traces are metadata for the engine's diagnostics; offline nobody reads them, and capturing one
+    # per registration is a quarter of the evaluation time.
+    with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": region}), mock_aws(), \
+            mock.patch.object(pulumi_resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
         facts = AwsFacts(region)
-        monitor = RecordingMonitor(facts)
+        monitor = RecordingMonitor(facts, transforms)
         runtime_settings.ROOT.set(None)
         set_all_config(flat, [])
         loop = asyncio.new_event_loop()
@@ -330,22 +366,28 @@ def _evaluate(project: str, stack: str, flat: dict[str, str], region: str,
         try:
             pulumi.runtime.set_mocks(facts, project=project, stack=stack, preview=preview, monitor=monitor)
 
-            def run() -> None:
-                for transform in transforms:
-                    pulumi.runtime.register_resource_transform(transform)
-                program()
-
-            loop.run_until_complete(run_pulumi_func(run))
+            loop.run_until_complete(run_pulumi_func(program))
             root = runtime_settings.get_root_resource()
             exported = dict(getattr(root, "outputs", {}) or {})
             outputs = loop.run_until_complete(_resolve_outputs(exported))
         finally:
-            asyncio.set_event_loop(None)
-            loop.close()
+            _discard_pending(loop)
     # Registration order depends on thread timing; URN order makes every report reproducible.
     resources = sorted(monitor.recorded.values(), key=lambda r: r.urn)
     return ResourceGraph(project=project, stack=stack, config=flat, resources=resources,
                          stack_outputs=outputs)
+
+
+def _discard_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Leave nothing of this evaluation behind: a failed program (invalid settings, say) leaves tasks pending, and
+    the SDK keeps pending outputs in process-wide settings where the next evaluation would await them."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    with contextlib.suppress(BaseException):
+        loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
+    runtime_settings.SETTINGS.outputs.clear()
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 async def _resolve_outputs(exported: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from caseshield.settings import FLOORS, Settings
-from components.base import BACKUP_TAG, child, classified, stateful, static_policy_document
+from components.base import BACKUP_TAG, child, classified, role_name, stateful, static_policy_document
 from components.keys import ADMIN_ACTIONS, DELETION_WINDOW_DAYS, USE_ACTIONS
 
 DAILY_SCHEDULE = "cron(0 5 * * ? *)"  # 05:00 UTC, after the database's nightly window
@@ -81,7 +81,7 @@ class BackupProtection(pulumi.ComponentResource):
         )
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=f"{s.name_prefix}-backup",
+            name=role_name(s, "backup"),
             assume_role_policy=static_policy_document([{
                 "Effect": "Allow",
                 "Principal": {"Service": "backup.amazonaws.com"},

@@ -20,7 +20,7 @@ from caseshield.settings import Settings
 from components.base import DATA_CLASSES, classified, role_arn, stateful, static_policy_document
 
 ADMIN_ACTIONS = [
-    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:CreateAlias", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
     "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
     "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
 ]
@@ -135,10 +135,11 @@ def service_statements(data_class: str, args: KeyHierarchyArgs) -> list[dict[str
         "Resource": "*",
         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{p}:logs:{region}:{acct}:log-group:*"}},
     }
+    # Services that use a class's key on behalf of principals of this account (grants created at deploy time).
     via = {
-        "backups": f"backup.{region}.amazonaws.com",
-        "case-database": f"rds.{region}.amazonaws.com",
-        "application-secrets": f"secretsmanager.{region}.amazonaws.com",
+        "backups": [f"backup.{region}.amazonaws.com"],
+        "case-database": [f"rds.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"],
+        "application-secrets": [f"secretsmanager.{region}.amazonaws.com"],
     }
     statements: list[dict[str, Any]] = []
     if data_class == "audit-logs":
@@ -164,6 +165,26 @@ def service_statements(data_class: str, args: KeyHierarchyArgs) -> list[dict[str
                 "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
             },
             logs,
+            {
+                # Session Manager encrypts each session's data channel and transcript with this key; the managed
+                # instances' role must use it for exactly that.
+                "Sid": "AppInstancesEncryptSessions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn(p, acct, s, "app-instance")}},
+            },
+            {
+                # AWS Config delivers configuration snapshots into the audit archive, which this key encrypts.
+                "Sid": "ConfigRecorderWritesToArchive",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn(p, acct, s, "config-recorder")},
+                              "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+            },
         ]
     elif data_class == "operational-logs":
         statements += [
@@ -181,6 +202,26 @@ def service_statements(data_class: str, args: KeyHierarchyArgs) -> list[dict[str
     elif data_class == "case-documents":
         # The Auto Scaling service-linked role encrypts the application tier's volumes with this key.
         asg_role = f"arn:{p}:iam::{acct}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        # Macie's sensitive-data discovery (our classification control) must read the documents it classifies.
+        macie_role = f"arn:{p}:iam::{acct}:role/aws-service-role/macie.amazonaws.com/AWSServiceRoleForAmazonMacie"
+        statements.append({
+            "Sid": "MacieClassifiesDocuments",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": macie_role}},
+        })
+        statements.append({
+            # AWS Backup reads documents with its service role to back the bucket up.
+            "Sid": "BackupRoleReadsDocuments",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn(p, acct, s, "backup")},
+                          "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        })
         statements.append({
             "Sid": "AutoScalingEncryptsAppVolumes",
             "Effect": "Allow",

@@ -1,0 +1,101 @@
+"""SARIF 2.1.0 for code-scanning dashboards: one run of the "caseshield" tool, one rule per policy rule.
+
+Findings are infrastructure, not source lines, so each result is located by a logical location (the resource's
+URN and type). Waived findings stay in the log with an external suppression carrying the waiver, so a dashboard
+shows them as accepted risk instead of losing them; invalid settings, waiver problems and parity findings are
+tool notifications because no single resource is at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from caseshield.render import _model as m
+
+if TYPE_CHECKING:
+    from caseshield.report import CheckReport, Finding
+    from policies.catalog import Control
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"mandatory": "error", "advisory": "warning"}
+# GitHub code scanning ranks security results by this property (a CVSS-like score as a string).
+SECURITY_SEVERITY = {"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
+
+
+def render(report: CheckReport) -> str:
+    return json.dumps(log(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def log(report: CheckReport) -> dict[str, Any]:
+    rules = _rule_controls(report)
+    index = {rule: i for i, rule in enumerate(rules)}
+    results = [_result(f, report.catalog.get(f.control), index[f.rule]) for s in m.stacks(report) for f in m.findings(s)]
+    notifications = _notifications(report)
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "caseshield", "rules": [_descriptor(rule, report.catalog.get(cid)) for rule, cid in rules.items()]}},
+        "invocations": [{"executionSuccessful": all(s.settings_error is None for s in report.stacks),
+                         "endTimeUtc": report.generated_at, "toolExecutionNotifications": notifications}],
+        "results": results,
+        "properties": {"passed": report.passed, "verdictReasons": m.verdict_reasons(report)},
+    }]}
+
+
+def _rule_controls(report: CheckReport) -> dict[str, str]:
+    """Rule id -> control id, from the catalog plus any rule a finding names that the catalog does not list."""
+    pairs = {(rule, c.id) for c in report.catalog.controls for rule in c.rules}
+    pairs |= {(f.rule, f.control) for s in report.stacks for f in s.findings}
+    rules: dict[str, str] = {}
+    for rule, cid in sorted(pairs):
+        rules.setdefault(rule, cid)
+    return rules
+
+
+def _descriptor(rule: str, c: Control) -> dict[str, Any]:
+    frameworks = {fw: sorted(refs) for fw, refs in c.frameworks.items()}
+    help_text = f"Runbook: {c.runbook}\n\nRemediation: {c.remediation}"
+    descriptor: dict[str, Any] = {
+        "id": rule, "name": rule, "shortDescription": {"text": f"{c.id} {c.title}"},
+        "fullDescription": {"text": f"{c.requirement.text} ({c.requirement.source}, {c.requirement.section})"},
+        "help": {"text": help_text, "markdown": f"**Runbook:** `{c.runbook}`\n\n**Remediation:** {c.remediation}"},
+        "defaultConfiguration": {"level": LEVELS[c.enforcement]},
+        "properties": {"control": c.id, "severity": c.severity, "enforcement": c.enforcement, "waivable": c.waivable,
+                       "frameworks": frameworks, "security-severity": SECURITY_SEVERITY[c.severity],
+                       "tags": ["security", *sorted(f"{fw} {ref}" for fw, refs in frameworks.items() for ref in refs)]},
+    }
+    if "://" in c.runbook:  # helpUri must be an absolute URI; a repository path stays in the help text
+        descriptor["helpUri"] = c.runbook
+    return descriptor
+
+
+def _result(f: Finding, c: Control, rule_index: int) -> dict[str, Any]:
+    message = f"[{f.stack}] {c.id} {c.title}: {f.message}"
+    if f.path is not None:
+        message += f" ({f.path}: expected {m.text(f.expected)}, found {m.text(f.actual)})"
+    result: dict[str, Any] = {
+        "ruleId": f.rule, "ruleIndex": rule_index, "level": LEVELS[f.enforcement], "message": {"text": message},
+        "locations": [{"logicalLocations": [{"fullyQualifiedName": f.urn, "name": f.resource_name, "kind": "resource",
+                                             "properties": {"resourceType": f.resource_type}}]}],
+        "partialFingerprints": {"caseshield/v1": _fingerprint(f)},
+        "properties": {"stack": f.stack, "control": f.control, "severity": f.severity, "status": f.status,
+                       **{k: v for k, v in (("path", f.path), ("actual", f.actual), ("expected", f.expected)) if v is not None}},
+    }
+    if f.waiver:
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": m.waiver_text(f.waiver),
+                                   "properties": {"owner": f.waiver.owner, "approver": f.waiver.approver, "ticket": f.waiver.ticket,
+                                                  "expires": f.waiver.expires}}]
+    return result
+
+
+def _fingerprint(f: Finding) -> str:
+    """Stable across runs for the same problem, so dashboards track a finding instead of re-opening it."""
+    return hashlib.sha256("\0".join((f.stack, f.rule, f.urn, f.path or "")).encode()).hexdigest()
+
+
+def _notifications(report: CheckReport) -> list[dict[str, Any]]:
+    found = [(f"caseshield/settings/{s.stack}", f"stack {s.stack}: invalid settings: {s.settings_error}")
+             for s in m.stacks(report) if s.settings_error is not None]
+    found += [("caseshield/waiver", str(p)) for p in m.waiver_problems(report)]
+    found += [("caseshield/parity", str(p)) for p in m.parity(report)]
+    return [{"level": "error", "message": {"text": text}, "descriptor": {"id": ident}} for ident, text in found]

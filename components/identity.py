@@ -1,0 +1,468 @@
+"""Identity: the IAM roles of the role matrix, their permissions boundary, and the account's IAM guardrails.
+
+Why generated: `policies/role-matrix.yaml` is the single statement of who may do what to which data class. Every
+role, trust policy and permission here is derived from it, so the quarterly access review and the policy pack
+compare live IAM with the same file the roles were built from, and nobody hand-edits a grant into one role.
+
+Layers, from outermost to innermost:
+- trust policies decide who may become a role (MFA for people, an ExternalId for the vendor, one exact OIDC
+  subject for CI);
+- one permissions boundary caps every role at what the matrix can grant, and denies the moves that would undo
+  the controls (long-term credentials, removing the boundary, stopping the audit trail, deleting keys);
+- inline policies grant each role exactly its data classes' actions on exactly those classes' resources and keys;
+- explicit denies, generated from the matrix's segregation-of-duties constraints, hold even where a role has
+  broad rights (the CI deployer may deploy everything yet never read case content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from caseshield.role_matrix import Constraint, Role, RoleMatrix, RoleMatrixError
+from caseshield.settings import Settings
+from components.base import DataClassScope, child, policy_document, role_arn, role_name, static_policy_document
+from components.keys import ADMIN_ACTIONS, CRYPTO_ACTIONS
+
+# People and the pipeline get one-hour sessions: a stolen session token is worth little for long.
+SESSION_SECONDS = 3600
+OIDC_AUDIENCE = "sts.amazonaws.com"
+EXTERNAL_ID_LENGTH = 32
+# What a data-class key grants its users; writers also encrypt.
+KEY_READ_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+KEY_WRITE_ACTIONS = [*KEY_READ_ACTIONS, "kms:Encrypt"]
+# Key listings do not support resource-level permissions; they reveal key ids and aliases, never content.
+KEY_INVENTORY_ACTIONS = ["kms:ListKeys", "kms:ListAliases"]
+# Creating keys has no resource to scope to; the key policies written with them govern everything after.
+KEY_CREATION_ACTIONS = ["kms:CreateKey", *KEY_INVENTORY_ACTIONS]
+# Actions whose name says they read configuration, not the content of a data class (deploy tooling needs them).
+CONTROL_PLANE_VERBS = ("Describe", "List")
+
+# Guardrails the boundary denies to every role, the break-glass administrator included.
+LONG_TERM_CREDENTIAL_ACTIONS = ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
+                                "iam:CreateServiceSpecificCredential"]
+BOUNDARY_REMOVAL_ACTIONS = ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"]
+BOUNDARY_EDIT_ACTIONS = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"]
+AUDIT_TRAIL_OFF_ACTIONS = ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"]
+KEY_DELETION_ACTIONS = ["kms:ScheduleKeyDeletion", "kms:DeleteImportedKeyMaterial"]
+
+# Configuration metadata of the services this environment runs on: what the SecurityAudit and SSM read-only
+# managed policies need to be useful under the boundary. Deliberately excludes every call that returns content
+# (s3:GetObject, logs:GetLogEvents, secretsmanager:GetSecretValue, ssm:GetParameter, ec2:GetPasswordData,
+# cognito-idp:ListUsers): those reach a role only through the matrix's data-class grants.
+READ_ONLY_BASICS = [
+    "sts:GetCallerIdentity", "iam:Get*", "iam:List*", "iam:GenerateCredentialReport",
+    "iam:GenerateServiceLastAccessedDetails", "access-analyzer:Get*", "access-analyzer:List*",
+    "ec2:Describe*", "elasticloadbalancing:Describe*", "autoscaling:Describe*", "wafv2:Get*", "wafv2:List*",
+    "acm:Describe*", "acm:List*", "rds:Describe*", "rds:ListTagsForResource", "s3:GetBucket*",
+    "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetAccountPublicAccessBlock",
+    "s3:ListAllMyBuckets", "kms:Describe*", "kms:List*", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
+    "cloudtrail:Describe*", "cloudtrail:GetTrail*", "cloudtrail:GetEventSelectors", "cloudtrail:ListTrails",
+    "config:Describe*", "config:Get*", "config:List*", "guardduty:Get*", "guardduty:List*",
+    "securityhub:Describe*", "securityhub:Get*", "securityhub:List*", "logs:Describe*", "cloudwatch:Describe*",
+    "cloudwatch:Get*", "cloudwatch:List*", "events:Describe*", "events:List*", "sns:GetTopicAttributes",
+    "sns:List*", "backup:ListBackupPlans", "backup:ListBackupVaults", "backup:GetBackupPlan",
+    "backup:DescribeBackupVault", "ssm:Describe*", "ssm:List*", "cognito-idp:DescribeUserPool",
+    "cognito-idp:ListUserPools", "tag:GetResources",
+]
+# Services the deployer manages resources of (it deploys the whole environment). KMS is not listed: the
+# deployer administers keys through the key-administration grant, which never includes using them.
+DEPLOYED_SERVICES = (
+    "access-analyzer", "acm", "autoscaling", "backup", "backup-storage", "cloudtrail", "cloudwatch", "cognito-idp",
+    "config", "dynamodb", "ec2", "elasticloadbalancing", "events", "guardduty", "iam", "logs", "rds", "route53",
+    "s3", "secretsmanager", "securityhub", "sns", "ssm", "wafv2",
+)
+
+
+@dataclass
+class RoleMatrixRolesArgs:
+    settings: Settings
+    matrix: RoleMatrix
+    account_id: str
+    partition: str
+    # Data class -> its key and resources; every data class a role holds must be present.
+    scopes: Mapping[str, DataClassScope]
+    # Account the vendor's support staff sign in to. "" trusts this account instead, so a stack works before
+    # the vendor contract names an account; set it (and the environment passes a setting) for real vendor access.
+    vendor_account_id: str = ""
+
+
+class RoleMatrixRoles(pulumi.ComponentResource):
+    """One IAM role per role-matrix role (`roles["partner"]`, ...), capped by one permissions boundary."""
+
+    roles: dict[str, aws.iam.Role]
+    boundary: aws.iam.Policy
+    oidc_provider: aws.iam.OpenIdConnectProvider | None
+    vendor_external_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: RoleMatrixRolesArgs, opts: pulumi.ResourceOptions | None = None):
+        # A matrix that breaks segregation of duties, or lacks the resources of a class it grants, must fail the
+        # preview before a single resource is registered.
+        check_matrix(args)
+        super().__init__("caseshield:identity:RoleMatrix", name, None, opts)
+        s, matrix = args.settings, args.matrix
+        self.boundary = aws.iam.Policy(
+            f"{name}-permissions-boundary",
+            name=boundary_name(s),
+            description="CaseShield: the most any role-matrix role can do, and what none of them may ever do.",
+            policy=boundary_document(args),
+            opts=child(self),
+        )
+        self.oidc_provider = self._oidc_provider(name, args)
+        self.vendor_external_id = self._vendor_external_id(name, args)
+        self.roles = {}
+        for role in matrix.roles.values():
+            self.roles[role.name] = self._role(name, role, args)
+            self._permissions(name, role, args)
+        self.register_outputs({"role_arns": {r: role.arn for r, role in self.roles.items()},
+                               "boundary_arn": self.boundary.arn})
+
+    def _oidc_provider(self, name: str, args: RoleMatrixRolesArgs) -> aws.iam.OpenIdConnectProvider | None:
+        """The CI issuer, if any role trusts it. No thumbprints: IAM validates well-known issuers (GitHub,
+        GitLab, ...) against its own trusted CAs, and fetches the thumbprint of any other issuer itself."""
+        if not any(r.trust == "oidc" for r in args.matrix.roles.values()):
+            return None
+        return aws.iam.OpenIdConnectProvider(
+            f"{name}-ci-oidc",
+            url=args.settings.ci_oidc_provider_url,
+            client_id_lists=[OIDC_AUDIENCE],
+            opts=child(self),
+        )
+
+    def _vendor_external_id(self, name: str, args: RoleMatrixRolesArgs) -> pulumi.Output[str] | None:
+        """The ExternalId the vendor must present: a generated secret, so a confused deputy at the vendor cannot
+        be steered into our account by someone who merely knows the role ARN."""
+        if not any(r.trust == "vendor" for r in args.matrix.roles.values()):
+            return None
+        external_id = random.RandomPassword(f"{name}-vendor-external-id", length=EXTERNAL_ID_LENGTH, special=False,
+                                            opts=child(self))
+        return pulumi.Output.secret(external_id.result)
+
+    def _role(self, name: str, role: Role, args: RoleMatrixRolesArgs) -> aws.iam.Role:
+        s = args.settings
+        return aws.iam.Role(
+            f"{name}-{role.name}",
+            name=role_name(s, role.name),
+            description=role.description[:1000],
+            assume_role_policy=self._trust_policy(role, args),
+            max_session_duration=s.vendor_session_hours * 3600 if role.trust == "vendor" else SESSION_SECONDS,
+            permissions_boundary=self.boundary.arn,
+            tags={"role-matrix-role": role.name, "trust": role.trust},
+            opts=child(self),
+        )
+
+    def _trust_policy(self, role: Role, args: RoleMatrixRolesArgs) -> pulumi.Input[str]:
+        if role.trust == "human":
+            return human_trust(args)
+        if role.trust == "vendor":
+            assert self.vendor_external_id is not None
+            return vendor_trust(args, self.vendor_external_id)
+        assert self.oidc_provider is not None
+        return oidc_trust(args.settings, self.oidc_provider.arn)
+
+    def _permissions(self, name: str, role: Role, args: RoleMatrixRolesArgs) -> None:
+        """Inline policies (one per data class held, plus key administration, deployment and segregation denies)
+        and the managed policies the matrix names."""
+        role_resource = self.roles[role.name]
+        documents: dict[str, pulumi.Input[str]] = {
+            dc: policy_document(data_class_statements(args.matrix, dc, level, args.scopes[dc]))
+            for dc, level in role.data.items()
+        }
+        if role.administers_keys:
+            documents["key-administration"] = policy_document(key_administration_statements(args))
+        if role.deploys_infrastructure:
+            documents["deploy"] = policy_document(deploy_statements(args))
+        denies = segregation_statements(role, args)
+        if denies:
+            documents["segregation-of-duties"] = policy_document(denies)
+        for policy_name, document in documents.items():
+            aws.iam.RolePolicy(f"{name}-{role.name}-{policy_name}", name=policy_name, role=role_resource.name,
+                               policy=document, opts=child(role_resource))
+        for managed in managed_policy_names(role):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{role.name}-{managed}", role=role_resource.name,
+                policy_arn=f"arn:{args.partition}:iam::aws:policy/{managed}", opts=child(role_resource))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------------------------------
+
+def check_matrix(args: RoleMatrixRolesArgs) -> None:
+    """Refuse a matrix that breaks its own segregation of duties, or grants a class we cannot scope."""
+    violations = args.matrix.violations()
+    if violations:
+        raise RoleMatrixError("role matrix breaks segregation of duties: " + "; ".join(violations))
+    held = {dc for r in args.matrix.roles.values() for dc in r.data}
+    missing = sorted(held - set(args.scopes))
+    if missing:
+        raise RoleMatrixError(f"no DataClassScope for data classes {missing}: their grants would have no resources")
+    unscoped = sorted({dc for r in args.matrix.roles.values() for dc, level in r.data.items()
+                       if args.matrix.actions_for(dc, level) and not args.scopes[dc].resource_arns})
+    if unscoped:
+        raise RoleMatrixError(f"DataClassScope of {unscoped} lists no resource ARNs; refusing to grant on '*'")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Boundary
+# ---------------------------------------------------------------------------------------------------------------
+
+def boundary_name(settings: Settings) -> str:
+    return f"{settings.name_prefix}-permissions-boundary"
+
+
+def boundary_document(args: RoleMatrixRolesArgs) -> str:
+    """The permissions boundary: a ceiling built from the matrix plus guardrails no role may cross.
+
+    A boundary grants nothing by itself; it only caps what identity policies can grant. Allows are therefore on
+    "*" (the inline policies do the scoping) while denies hold for every role, whatever it is granted later.
+    """
+    s, matrix, p, acct = args.settings, args.matrix, args.partition, args.account_id
+    roles = matrix.roles.values()
+
+    def arns(names: Sequence[str]) -> list[str]:
+        return [role_arn(p, acct, s, n) for n in sorted(names)]
+
+    elevated = arns([r.name for r in roles if r.administrator or r.deploys_infrastructure])
+    deployers = arns([r.name for r in roles if r.deploys_infrastructure])
+    statements: list[dict[str, Any]] = [
+        {"Sid": "MatrixDataActions", "Effect": "Allow", "Action": matrix_grantable_actions(args), "Resource": "*"},
+        {"Sid": "ReadOnlyBasics", "Effect": "Allow", "Action": READ_ONLY_BASICS, "Resource": "*"},
+    ]
+    if matrix.key_administrators():
+        statements.append({"Sid": "KeyAdministration", "Effect": "Allow", "Action": ADMIN_ACTIONS, "Resource": "*"})
+    if elevated:
+        # The break-glass administrator and the deployer need every service; the denies below still bind them.
+        statements.append({"Sid": "ElevatedRolesByMatrix", "Effect": "Allow", "Action": "*", "Resource": "*",
+                           "Condition": {"ArnEquals": {"aws:PrincipalArn": elevated}}})
+    statements += guardrail_statements(args, deployers)
+    return static_policy_document(statements)
+
+
+def matrix_grantable_actions(args: RoleMatrixRolesArgs) -> list[str]:
+    """Every action some role can be granted through the matrix: data-class actions, key use, database login."""
+    actions: set[str] = set()
+    for role in args.matrix.roles.values():
+        for dc, level in role.data.items():
+            actions.update(args.matrix.actions_for(dc, level))
+            actions.update(KEY_WRITE_ACTIONS if level != "read" else KEY_READ_ACTIONS)
+            if args.scopes[dc].database_user_arn_prefix is not None:
+                actions.add("rds-db:connect")
+    return sorted(actions)
+
+
+def guardrail_statements(args: RoleMatrixRolesArgs, deployers: list[str]) -> list[dict[str, Any]]:
+    """Denies that keep the controls themselves intact, for every role."""
+    s, p, acct = args.settings, args.partition, args.account_id
+    matrix_roles = [role_arn(p, acct, s, r) for r in sorted(args.matrix.roles)]
+    key_admins = [role_arn(p, acct, s, r) for r in args.matrix.key_administrators()]
+    boundary_arn = f"arn:{p}:iam::{acct}:policy/{boundary_name(s)}"
+    edit_boundary: dict[str, Any] = {"Sid": "OnlyTheDeployerEditsTheBoundary", "Effect": "Deny",
+                                     "Action": BOUNDARY_EDIT_ACTIONS, "Resource": boundary_arn}
+    if deployers:
+        edit_boundary["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": deployers}}
+    delete_keys: dict[str, Any] = {"Sid": "OnlyKeyAdministratorsDeleteKeys", "Effect": "Deny",
+                                   "Action": KEY_DELETION_ACTIONS, "Resource": "*"}
+    if key_admins:
+        delete_keys["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": key_admins}}
+    return [
+        # Access goes through roles with short sessions; a user or access key would be a standing credential.
+        {"Sid": "NoLongTermCredentials", "Effect": "Deny", "Action": LONG_TERM_CREDENTIAL_ACTIONS, "Resource": "*"},
+        # A role that could drop its boundary could grant itself anything.
+        {"Sid": "BoundaryStaysOnMatrixRoles", "Effect": "Deny", "Action": BOUNDARY_REMOVAL_ACTIONS,
+         "Resource": matrix_roles},
+        edit_boundary,
+        # The audit trail is the evidence of everything else, break-glass use included.
+        {"Sid": "AuditTrailStaysOn", "Effect": "Deny", "Action": AUDIT_TRAIL_OFF_ACTIONS, "Resource": "*"},
+        delete_keys,
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trust policies
+# ---------------------------------------------------------------------------------------------------------------
+
+def human_trust(args: RoleMatrixRolesArgs) -> str:
+    """People of this account, only with MFA that is present and recent enough (the matrix's maximum age)."""
+    return static_policy_document([{
+        "Sid": "PeopleWithRecentMfa",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{args.partition}:iam::{args.account_id}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+            "NumericLessThanEquals": {"aws:MultiFactorAuthAge": str(args.matrix.mfa_max_age_seconds)},
+        },
+    }])
+
+
+def vendor_trust(args: RoleMatrixRolesArgs, external_id: pulumi.Output[str]) -> pulumi.Output[str]:
+    """The vendor's account, only with our ExternalId (the document is a secret because it holds it)."""
+    account = args.vendor_account_id or args.account_id
+    return policy_document([{
+        "Sid": "VendorWithExternalId",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{args.partition}:iam::{account}:root"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+    }])
+
+
+def oidc_host(settings: Settings) -> str:
+    """The issuer as IAM names it in condition keys: the URL without its scheme."""
+    return settings.ci_oidc_provider_url.removeprefix("https://").rstrip("/")
+
+
+def oidc_trust(settings: Settings, provider_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Tokens of our CI issuer, for STS, from exactly one subject (repository and environment/branch)."""
+    host = oidc_host(settings)
+    return policy_document([{
+        "Sid": "CiPipelineSubjectOnly",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:aud": OIDC_AUDIENCE, f"{host}:sub": settings.ci_oidc_subject}},
+    }])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Permissions
+# ---------------------------------------------------------------------------------------------------------------
+
+def sid(*parts: str) -> str:
+    """An IAM statement id (alphanumeric only) from kebab-case parts: ("case-documents", "read") -> CaseDocumentsRead."""
+    return "".join(word.capitalize() for part in parts for word in part.split("-"))
+
+
+def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope: DataClassScope) -> list[dict[str, Any]]:
+    """What `level` on `data_class` means in IAM: its actions on exactly its resources, its key, its DB user."""
+    statements: list[dict[str, Any]] = []
+    actions = matrix.actions_for(data_class, level)
+    if actions:
+        statements.append({"Sid": sid(data_class, level), "Effect": "Allow", "Action": actions,
+                           "Resource": list(scope.resource_arns)})
+    statements.append({"Sid": sid("use", data_class, "key"), "Effect": "Allow",
+                       "Action": KEY_READ_ACTIONS if level == "read" else KEY_WRITE_ACTIONS, "Resource": scope.key_arn})
+    if scope.database_user_arn_prefix is not None and level in matrix.database_users:
+        statements.append({"Sid": "ConnectAsDatabaseUser", "Effect": "Allow", "Action": "rds-db:connect",
+                           "Resource": pulumi.Output.concat(scope.database_user_arn_prefix, "/",
+                                                            matrix.database_users[level])})
+    return statements
+
+
+def key_arns(args: RoleMatrixRolesArgs) -> list[pulumi.Input[str]]:
+    return [args.scopes[dc].key_arn for dc in sorted(args.scopes)]
+
+
+def key_administration_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """Manage the data-class keys, never use them (mirrors the key policies in components/keys.py)."""
+    return [
+        {"Sid": "AdministerDataClassKeys", "Effect": "Allow", "Action": ADMIN_ACTIONS, "Resource": key_arns(args)},
+        {"Sid": "InventoryKeys", "Effect": "Allow", "Action": KEY_INVENTORY_ACTIONS, "Resource": "*"},
+        {"Sid": "AdministratorsNeverUseKeys", "Effect": "Deny", "Action": CRYPTO_ACTIONS, "Resource": "*"},
+        # A grant to some other principal would be a way round the deny above; grants only for AWS resources.
+        {"Sid": "GrantsOnlyForAwsResources", "Effect": "Deny", "Action": "kms:CreateGrant", "Resource": "*",
+         "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}},
+    ]
+
+
+def deploy_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """The deployer creates and updates the whole environment, so its service rights are broad; what keeps it
+    from the data is the boundary and the segregation denies, which bind it regardless."""
+    s, p, acct = args.settings, args.partition, args.account_id
+    return [
+        {"Sid": "DeployEnvironmentServices", "Effect": "Allow", "Action": [f"{svc}:*" for svc in DEPLOYED_SERVICES],
+         "Resource": "*"},
+        {"Sid": "CreateDataClassKeys", "Effect": "Allow", "Action": KEY_CREATION_ACTIONS, "Resource": "*"},
+        {"Sid": "ManageKeyAliases", "Effect": "Allow", "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+         "Resource": f"arn:{p}:kms:{s.region}:{acct}:alias/{s.name_prefix}/*"},
+    ]
+
+
+def segregation_statements(role: Role, args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """Explicit denies for each segregation-of-duties constraint naming `role`: they win over any allow, so the
+    constraint holds even for roles with broad rights or managed policies."""
+    statements: list[dict[str, Any]] = []
+    for constraint in args.matrix.constraints:
+        if role.name not in constraint.roles:
+            continue
+        if constraint.rule == "no_data_access":
+            statements.append({"Sid": sid(constraint.id), "Effect": "Deny", "Action": CRYPTO_ACTIONS, "Resource": "*"})
+        elif constraint.rule == "no_access_to":
+            statements += content_denies(constraint, args)
+    return statements
+
+
+def content_denies(constraint: Constraint, args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """Deny any touch of the content of the constraint's data classes: every matrix action of the class except
+    Describe*/List* on its resources, logging in to its database, and decrypting with its key. Describe/List
+    stay allowed because deploy tooling reads resource configuration back (S3 HeadBucket needs s3:ListBucket)."""
+    statements: list[dict[str, Any]] = []
+    for dc in constraint.data_classes:
+        scope = args.scopes.get(dc)
+        if scope is None:
+            continue
+        content = [a for a in args.matrix.actions_for(dc, "manage") if not a.split(":", 1)[1].startswith(CONTROL_PLANE_VERBS)]
+        if content:
+            statements.append({"Sid": sid(constraint.id, dc, "content"), "Effect": "Deny", "Action": content,
+                               "Resource": list(scope.resource_arns)})
+        if scope.database_user_arn_prefix is not None:
+            statements.append({"Sid": sid(constraint.id, dc, "login"), "Effect": "Deny", "Action": "rds-db:connect",
+                               "Resource": pulumi.Output.concat(scope.database_user_arn_prefix, "/*")})
+        statements.append({"Sid": sid(constraint.id, dc, "decrypt"), "Effect": "Deny",
+                           "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": scope.key_arn})
+    return statements
+
+
+def managed_policy_names(role: Role) -> list[str]:
+    """AWS managed policies the matrix names, plus AdministratorAccess for its (single) administrator."""
+    return [*role.managed_policies, *(["AdministratorAccess"] if role.administrator else [])]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Account guardrails
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class AccountGuardrailsArgs:
+    settings: Settings
+
+
+class AccountGuardrails(pulumi.ComponentResource):
+    """Account-wide IAM settings: a strict password policy and an IAM Access Analyzer.
+
+    The boundary forbids creating IAM users, so the password policy should never apply to anyone; it is there
+    for the root user's console-created users in an emergency and for auditors who check it. The analyzer
+    reports any resource policy (bucket, key, role trust) that grants access outside the account.
+    """
+
+    password_policy: aws.iam.AccountPasswordPolicy
+    access_analyzer: aws.accessanalyzer.Analyzer
+
+    def __init__(self, name: str, args: AccountGuardrailsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("caseshield:identity:AccountGuardrails", name, None, opts)
+        self.password_policy = aws.iam.AccountPasswordPolicy(
+            f"{name}-password-policy",
+            minimum_password_length=14,
+            require_uppercase_characters=True,
+            require_lowercase_characters=True,
+            require_numbers=True,
+            require_symbols=True,
+            allow_users_to_change_password=True,
+            password_reuse_prevention=24,
+            max_password_age=90,
+            hard_expiry=False,
+            opts=child(self),
+        )
+        self.access_analyzer = aws.accessanalyzer.Analyzer(
+            f"{name}-access-analyzer",
+            analyzer_name=f"{args.settings.name_prefix}-account-analyzer",
+            type="ACCOUNT",
+            opts=child(self),
+        )
+        self.register_outputs({"access_analyzer_arn": self.access_analyzer.arn})

@@ -1,0 +1,1 @@
+"""CaseShield controls: the catalog, the rules that check it, and the CrossGuard policy pack built from both."""

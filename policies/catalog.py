@@ -1,0 +1,114 @@
+"""The controls catalog (`policies/controls.yaml`): the one source of truth for what CaseShield promises.
+
+Each control names the requirement it serves (a section of the source articles), why, how severe a failure is,
+whether it blocks a deployment (mandatory) or only warns (advisory), whether it may ever be waived, the framework
+references it maps to, the rules that check it and the runbook that handles it. Policy metadata, reports and the
+generated docs page all read it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATALOG_PATH = Path(__file__).resolve().parent / "controls.yaml"
+SEVERITIES = ("low", "medium", "high", "critical")
+ENFORCEMENTS = ("mandatory", "advisory")
+FRAMEWORKS = ("HIPAA", "GDPR", "CCPA", "NIST-800-53", "CIS-AWS", "ABA")
+REQUIRED_FIELDS = ("id", "title", "domain", "requirement", "rationale", "severity", "enforcement", "waivable",
+                   "frameworks", "rules", "runbook", "remediation")
+
+
+class CatalogError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Requirement:
+    source: str  # file name of the source article under shared/seeds
+    section: str  # section heading of that article
+    text: str  # what the article asks for, in a sentence
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    domain: str
+    requirement: Requirement
+    rationale: str
+    severity: str
+    enforcement: str
+    waivable: bool
+    frameworks: dict[str, tuple[str, ...]]
+    rules: tuple[str, ...]
+    runbook: str
+    remediation: str
+
+    @property
+    def mandatory(self) -> bool:
+        return self.enforcement == "mandatory"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    controls: tuple[Control, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.controls})
+
+    def get(self, control_id: str) -> Control:
+        by_id: dict[str, Control] = self._by_id  # type: ignore[attr-defined]
+        if control_id not in by_id:
+            raise KeyError(f"no control {control_id!r} in {CATALOG_PATH.name}")
+        return by_id[control_id]
+
+    def ids(self) -> list[str]:
+        return [c.id for c in self.controls]
+
+    def domains(self) -> list[str]:
+        return sorted({c.domain for c in self.controls})
+
+
+def _control(entry: dict[str, Any]) -> Control:
+    missing = [f for f in REQUIRED_FIELDS if f not in entry]
+    where = entry.get("id", "<no id>")
+    if missing:
+        raise CatalogError(f"control {where}: missing {missing}")
+    if entry["severity"] not in SEVERITIES:
+        raise CatalogError(f"control {where}: severity must be one of {SEVERITIES}")
+    if entry["enforcement"] not in ENFORCEMENTS:
+        raise CatalogError(f"control {where}: enforcement must be one of {ENFORCEMENTS}")
+    unknown = sorted(set(entry["frameworks"]) - set(FRAMEWORKS))
+    if unknown or not entry["frameworks"]:
+        raise CatalogError(f"control {where}: frameworks must be a non-empty map over {FRAMEWORKS}, unknown: {unknown}")
+    if not entry["rules"]:
+        raise CatalogError(f"control {where}: names no rule that checks it")
+    req = entry["requirement"]
+    return Control(
+        id=entry["id"], title=entry["title"], domain=entry["domain"],
+        requirement=Requirement(source=req["source"], section=req["section"], text=req["text"]),
+        rationale=entry["rationale"].strip(), severity=entry["severity"], enforcement=entry["enforcement"],
+        waivable=bool(entry["waivable"]),
+        frameworks={k: tuple(str(r) for r in v) for k, v in entry["frameworks"].items()},
+        rules=tuple(entry["rules"]), runbook=entry["runbook"], remediation=entry["remediation"].strip(),
+    )
+
+
+def parse(document: dict[str, Any]) -> Catalog:
+    controls = tuple(_control(e) for e in document.get("controls") or ())
+    seen: set[str] = set()
+    for c in controls:
+        if c.id in seen:
+            raise CatalogError(f"control id {c.id} appears twice")
+        seen.add(c.id)
+    return Catalog(controls)
+
+
+@cache
+def load(path: Path = CATALOG_PATH) -> Catalog:
+    return parse(yaml.safe_load(path.read_text()))
