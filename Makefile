@@ -1,5 +1,5 @@
 # Two entry points on a fresh machine (Python 3.11 present):
-#   make report   set up, then evaluate every stack offline and print its resource plan (the main job)
+#   make report   set up, then check every stack against the controls catalog and write reports/ (the main job)
 #   make test     set up, then lint, type-check and run the test suite (what CI runs)
 PYTHON ?= python3.11
 UV := .tools/bin/uv
@@ -19,11 +19,11 @@ setup: .venv/.synced
 	touch $@
 
 report: setup
-	.venv/bin/caseshield plan --stack all
+	.venv/bin/caseshield check --stack all --mutants --format md,html,json,sarif,junit --out reports
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy caseshield components tests
+	.venv/bin/mypy caseshield components policies tests bench
 
 test: lint
 	.venv/bin/pytest

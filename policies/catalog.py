@@ -109,6 +109,13 @@ def parse(document: dict[str, Any]) -> Catalog:
     return Catalog(controls)
 
 
+FRAGMENTS_DIR = CATALOG_PATH.parent / "controls.d"
+
+
 @cache
 def load(path: Path = CATALOG_PATH) -> Catalog:
-    return parse(yaml.safe_load(path.read_text()))
+    entries: list[dict[str, Any]] = []
+    for file in [path, *sorted(FRAGMENTS_DIR.glob("*.yaml"))]:
+        if file.is_file():
+            entries.extend((yaml.safe_load(file.read_text()) or {}).get("controls") or [])
+    return parse({"controls": entries})

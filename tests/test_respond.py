@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from caseshield.respond.core import INCIDENT_TAG, QUARANTINE_TAG
+from caseshield.respond.core import INCIDENT_TAG, QUARANTINE_TAG, Context
 from caseshield.respond.ec2 import QUARANTINE_GROUP
 from caseshield.respond.iam import REVOKE_POLICY
 from tests.respond_support import CALLER, IMAGE, REGION, client, last_log, mocked_aws, respond
@@ -79,6 +80,7 @@ def test_isolate_dry_run_changes_nothing_and_logs_the_plan(network: dict[str, st
 
     assert ec2_state(instance_id, target_group) == before
     record = last_log(tmp_path)
+    assert set(record) == {"who", "when", "action", "target", "dry_run", "read_only", "before", "planned", "after", "findings", "result"}
     assert record["dry_run"] is True and record["after"] is None
     assert record["action"] == "isolate-instance" and record["target"] == instance_id and record["who"] == CALLER
     assert any("deregister" in change and target_group in change for change in record["planned"])
@@ -219,6 +221,27 @@ def test_disable_key_dry_run_then_execute(keys: tuple[str, str], tmp_path: Path)
     assert key_status() == {stolen: "Inactive", other: "Active"}
     record = last_log(tmp_path, lines=2)
     assert record["before"]["status"] == "Active" and record["after"]["status"] == "Inactive" and record["dry_run"] is False
+
+
+def test_a_refused_change_is_logged_with_the_state_it_left(keys: tuple[str, str], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    stolen, _ = keys
+    real_client = Context.client
+
+    def refusing_client(self: Context, service: str) -> Any:
+        client = real_client(self, service)
+        if service == "iam":
+            error = ClientError({"Error": {"Code": "AccessDenied", "Message": "denied by the boundary"}}, "UpdateAccessKey")
+            monkeypatch.setattr(client, "update_access_key", lambda **_: (_ for _ in ()).throw(error))
+        return client
+
+    monkeypatch.setattr(Context, "client", refusing_client)
+
+    assert respond(tmp_path, "disable-access-key", "legacy-scanner", stolen, "--execute") == 1
+
+    record = last_log(tmp_path)
+    assert record["result"].startswith("failed: ") and "AccessDenied" in record["result"]
+    assert record["dry_run"] is False and record["after"]["status"] == "Active" and key_status()[stolen] == "Active"
 
 
 @pytest.mark.parametrize(("user", "key", "message"), [

@@ -71,4 +71,5 @@ def test_verify_trail_unknown_trail_is_refused(tmp_path: Path, capsys: pytest.Ca
     assert respond(tmp_path, "verify-trail", "cs-prod-nothing") == 2
 
     assert capsys.readouterr().err.strip() == "caseshield respond verify-trail: trail cs-prod-nothing not found"
-    assert last_log(tmp_path)["result"] == "error: trail cs-prod-nothing not found"
+    record = last_log(tmp_path)
+    assert record["result"] == "error: trail cs-prod-nothing not found" and record["read_only"] is True and record["dry_run"] is False

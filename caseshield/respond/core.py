@@ -55,12 +55,14 @@ def error_code(error: ClientError) -> str:
 
 @dataclass
 class Plan:
-    """What a changing action found and would do; `apply` makes the changes and returns the state after them."""
+    """What a changing action found and would do. `apply` makes the changes; `observe` reads the same state as
+    `before` again, and runs after a failed apply too, so the log shows how far a partial change got."""
 
     target: str
     before: Any
     changes: list[str]
-    apply: Callable[[], Any]
+    apply: Callable[[], None]
+    observe: Callable[[], Any]
 
 
 @dataclass
@@ -135,11 +137,15 @@ def carry_out(ctx: Context, work: Plan | Check) -> Outcome:
         outcome.result = "planned (dry run, nothing changed)"
     else:
         try:
-            outcome.after = work.apply()
+            work.apply()
             outcome.result = "done"
         except (ClientError, BotoCoreError) as error:
             outcome.result, outcome.exit_code = f"failed: {error}", FAILED
-    verb = "Would" if outcome.dry_run else "Planned"
+        try:
+            outcome.after = work.observe()
+        except (ClientError, BotoCoreError, InputError) as error:
+            outcome.after = {"error": f"could not read the state after the change: {error}"}
+    verb = "Would" if outcome.dry_run else ("Done" if outcome.result == "done" else "Planned")
     print(f"{ctx.action} {work.target}: {outcome.result}")
     for change in work.changes:
         print(f"  {verb}: {change}")
@@ -162,22 +168,24 @@ def write_log(ctx: Context, who: str, outcome: Outcome) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen action, log it, and return its exit code; errors are one line on stderr."""
     ctx = Context(args)
-    target = " ".join(str(getattr(args, name)) for name in args.target_args)
     who = "unknown"
     try:
         who = ctx.caller()
         outcome = carry_out(ctx, args.handler(ctx, args))
     except InputError as error:
-        outcome = _failure(target, f"error: {error}", BAD_INPUT, ctx)
+        outcome = _failure(ctx, args, error, BAD_INPUT)
     except (ClientError, BotoCoreError) as error:
-        outcome = _failure(target, f"error: {error}", FAILED, ctx)
+        outcome = _failure(ctx, args, error, FAILED)
     write_log(ctx, who, outcome)
     return outcome.exit_code
 
 
-def _failure(target: str, result: str, code: int, ctx: Context) -> Outcome:
-    print(f"caseshield respond {ctx.action}: {result.removeprefix('error: ')}", file=sys.stderr)
-    return Outcome(target=target, dry_run=not ctx.execute, read_only=False, result=result, exit_code=code)
+def _failure(ctx: Context, args: argparse.Namespace, error: Exception, code: int) -> Outcome:
+    """One line on stderr naming the problem, and the log record of an invocation that changed nothing."""
+    print(f"caseshield respond {ctx.action}: {error}", file=sys.stderr)
+    read_only = "execute" not in vars(args)
+    return Outcome(target=" ".join(str(getattr(args, name)) for name in args.target_args), dry_run=not (ctx.execute or read_only),
+                   read_only=read_only, result=f"error: {error}", exit_code=code)
 
 
 def add_action(actions: Any, name: str, handler: Callable[[Context, argparse.Namespace], Plan | Check], help: str,

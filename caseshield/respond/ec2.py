@@ -120,7 +120,7 @@ def isolate_instance(ctx: Context, args: argparse.Namespace) -> Plan:
         *[f"snapshot {v} tagged {INCIDENT_TAG}={incident}" for v in before["volumes"]],
     ]
 
-    def apply() -> dict[str, Any]:
+    def apply() -> None:
         ec2 = ctx.client("ec2")
         tags = [{"Key": QUARANTINE_TAG, "Value": ctx.stamp}, {"Key": INCIDENT_TAG, "Value": incident}]
         ec2.create_tags(Resources=[instance_id], Tags=tags)
@@ -139,9 +139,9 @@ def isolate_instance(ctx: Context, args: argparse.Namespace) -> Plan:
                 TagSpecifications=[{"ResourceType": "snapshot", "Tags": [
                     *tags, {"Key": "caseshield:source-instance", "Value": instance_id},
                     {"Key": "caseshield:source-volume", "Value": volume_id}]}])
-        return {**state(ctx, instance_id, incident), "quarantine_group": groups[vpc_id]}
 
-    return Plan(target=instance_id, before={**before, "quarantine_group": existing_group}, changes=changes, apply=apply)
+    return Plan(target=instance_id, before={**before, "quarantine_group": existing_group}, changes=changes, apply=apply,
+                observe=lambda: {**state(ctx, instance_id, incident), "quarantine_group": quarantine_group(ctx, vpc_id)})
 
 
 def vpcs(instance: dict[str, Any]) -> set[str]:

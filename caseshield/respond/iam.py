@@ -50,13 +50,16 @@ def revoke_role_sessions(ctx: Context, args: argparse.Namespace) -> Plan:
         raise InputError(f"role {args.role} is service-linked; AWS does not allow revoking its sessions")
     document = revoke_policy(ctx.stamp)
 
-    def apply() -> Any:
+    def apply() -> None:
         iam.put_role_policy(RoleName=args.role, PolicyName=REVOKE_POLICY, PolicyDocument=json.dumps(document))
+
+    def observe() -> dict[str, Any]:
         return {REVOKE_POLICY: inline_policy(ctx, args.role, REVOKE_POLICY)}
 
-    return Plan(target=args.role, before={REVOKE_POLICY: inline_policy(ctx, args.role, REVOKE_POLICY)},
-                changes=[f"put inline policy {REVOKE_POLICY} on role {args.role}: deny * to sessions issued before {ctx.stamp}"],
-                apply=apply)
+    before = observe()
+    verb = "replace the earlier" if before[REVOKE_POLICY] else "put"
+    return Plan(target=args.role, before=before, apply=apply, observe=observe,
+                changes=[f"{verb} inline policy {REVOKE_POLICY} on role {args.role}: deny * to sessions issued before {ctx.stamp}"])
 
 
 def access_key(ctx: Context, user: str, key_id: str) -> dict[str, Any]:
@@ -78,8 +81,8 @@ def disable_access_key(ctx: Context, args: argparse.Namespace) -> Plan:
     before = access_key(ctx, args.user, args.key)
     changes = [] if before["status"] == "Inactive" else [f"set access key {args.key} of user {args.user} Inactive"]
 
-    def apply() -> Any:
+    def apply() -> None:
         ctx.client("iam").update_access_key(UserName=args.user, AccessKeyId=args.key, Status="Inactive")
-        return access_key(ctx, args.user, args.key)
 
-    return Plan(target=f"{args.user} {args.key}", before=before, changes=changes, apply=apply)
+    return Plan(target=f"{args.user} {args.key}", before=before, changes=changes, apply=apply,
+                observe=lambda: access_key(ctx, args.user, args.key))

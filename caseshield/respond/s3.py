@@ -74,13 +74,13 @@ def legal_hold(ctx: Context, args: argparse.Namespace) -> Plan:
     before = holds(ctx, args.bucket, found)
     pending = [(key, version) for key, version in found if before[f"{key}?versionId={version}"] != status]
 
-    def apply() -> Any:
+    def apply() -> None:
         for key, version in pending:
             s3.put_object_legal_hold(Bucket=args.bucket, Key=key, VersionId=version, LegalHold={"Status": status})
-        return holds(ctx, args.bucket, found)
 
     changes = [f"legal hold {status} on s3://{args.bucket}/{key} version {version}" for key, version in pending]
-    return Plan(target=f"s3://{args.bucket}/{args.prefix}", before=before, changes=changes, apply=apply)
+    return Plan(target=f"s3://{args.bucket}/{args.prefix}", before=before, changes=changes, apply=apply,
+                observe=lambda: holds(ctx, args.bucket, found))
 
 
 def tags(ctx: Context, bucket: str, key: str, version: str | None = None) -> dict[str, str]:
@@ -113,17 +113,18 @@ def quarantine_object(ctx: Context, args: argparse.Namespace) -> Plan:
     # Keep the classification tags (access rules may depend on them) and add the quarantine tag.
     new_tags = {**original["tags"], QUARANTINE_TAG: "true"}
 
-    def apply() -> Any:
+    def apply() -> None:
         s3.copy_object(Bucket=bucket, Key=destination, CopySource={"Bucket": bucket, "Key": key, "VersionId": original["version"]},
                        MetadataDirective="COPY", TaggingDirective="REPLACE", Tagging=urlencode(new_tags), **encryption)
         s3.delete_object(Bucket=bucket, Key=key)
-        kept = versions(ctx, bucket, key)
-        return {"quarantined": describe_object(ctx, bucket, destination),
-                "original_versions_kept": [v for k, v in kept if k == key]}
+
+    def observe() -> dict[str, Any]:
+        return {"original_versions_kept": [v for k, v in versions(ctx, bucket, key) if k == key],
+                "quarantined": describe_object(ctx, bucket, destination)}
 
     changes = [
         f"copy s3://{bucket}/{key} version {original['version']} to s3://{bucket}/{destination} tagged {QUARANTINE_TAG}=true, "
         f"encryption {original['encryption'] or 'bucket default'}{' with ' + original['kms_key'] if original['kms_key'] else ''}",
         f"delete the current version of s3://{bucket}/{key} (a delete marker; version {original['version']} is kept)",
     ]
-    return Plan(target=f"s3://{bucket}/{key}", before=original, changes=changes, apply=apply)
+    return Plan(target=f"s3://{bucket}/{key}", before=original, changes=changes, apply=apply, observe=observe)
