@@ -35,6 +35,7 @@ FLOORS = {
 }
 # Longest a Critical/Important patch may wait for approval: (non-prod, prod).
 PATCH_DELAY_CEILINGS = (14, 7)
+RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 REGION_RE = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)-(gov-)?(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 DB_CLASS_RE = re.compile(r"^db\.(?P<family>[a-z][a-z0-9-]*)\.(?P<size>[a-z0-9]+)$")
@@ -245,8 +246,8 @@ def vpc_cidr_is_private_and_sized(s: Settings) -> Iterable[Problem]:
     if net is None:
         yield Problem("caseshield:vpcCidr", s.vpc_cidr, "is not an IPv4 CIDR with its host bits zero.",
                       _set_fix("vpcCidr", "10.40.0.0/16"))
-    elif not net.is_private:
-        yield Problem("caseshield:vpcCidr", s.vpc_cidr, "must be a private (RFC 1918) range.",
+    elif not any(net.subnet_of(private) for private in RFC1918):
+        yield Problem("caseshield:vpcCidr", s.vpc_cidr, "must be a private (RFC 1918) range: 10/8, 172.16/12 or 192.168/16.",
                       _set_fix("vpcCidr", "10.40.0.0/16"))
     elif not 16 <= net.prefixlen <= 22:
         yield Problem("caseshield:vpcCidr", s.vpc_cidr, "must be between /16 and /22 to hold three subnet tiers.",
@@ -322,7 +323,7 @@ def archive_and_version_retention_meet_floor(s: Settings) -> Iterable[Problem]:
             yield Problem(f"caseshield:{key}", value, f"is below the {s.environment} floor of {floor} days.",
                           _set_fix(key, str(floor)))
         elif value > 36500:
-            yield Problem(f"caseshield:{key}", value, "exceeds 100 years, which S3 object lock rejects.",
+            yield Problem(f"caseshield:{key}", value, "exceeds 100 years, the longest S3 retention AWS accepts.",
                           _set_fix(key, str(floor)))
 
 
@@ -394,7 +395,7 @@ def alert_emails_are_valid(s: Settings) -> Iterable[Problem]:
         if not EMAIL_RE.match(email):
             yield Problem("caseshield:alertEmails", email, "is not an e-mail address.",
                           "correct it under caseshield:alertEmails, e.g. security-oncall@lawfirm.example.")
-    if len(set(s.alert_emails)) != len(s.alert_emails):
+    if len({e.lower() for e in s.alert_emails}) != len(s.alert_emails):
         yield Problem("caseshield:alertEmails", list(s.alert_emails), "lists an address twice.",
                       "remove the duplicate under caseshield:alertEmails.")
 
@@ -462,7 +463,10 @@ def app_tier_is_sized_sanely(s: Settings) -> Iterable[Problem]:
         yield Problem("caseshield:appMinInstances", s.app_min_instances,
                       f"must be at least {2 if s.is_prod else 1}{' in prod (one per zone survives a zone loss)' if s.is_prod else ''}.",
                       _set_fix("appMinInstances", "2"))
-    if s.app_max_instances < s.app_min_instances or s.app_max_instances > 100:
+    if s.app_min_instances > 100:
+        yield Problem("caseshield:appMinInstances", s.app_min_instances, "must be at most 100.",
+                      _set_fix("appMinInstances", "2"))
+    elif s.app_max_instances < s.app_min_instances or s.app_max_instances > 100:
         yield Problem("caseshield:appMaxInstances", s.app_max_instances,
                       f"must be between appMinInstances ({s.app_min_instances}) and 100.",
                       _set_fix("appMaxInstances", str(max(s.app_min_instances, 6))))
@@ -483,6 +487,24 @@ def patching_is_timely(s: Settings) -> Iterable[Problem]:
         yield Problem("caseshield:databaseMaintenanceWindow", s.database_maintenance_window,
                       "is not an RDS window ddd:hh24:mi-ddd:hh24:mi.",
                       _set_fix("databaseMaintenanceWindow", "sun:04:00-sun:05:00"))
+    elif not 30 <= _window_minutes(s.database_maintenance_window) <= 24 * 60:
+        yield Problem("caseshield:databaseMaintenanceWindow", s.database_maintenance_window,
+                      "must last between 30 minutes and 24 hours (RDS limits).",
+                      _set_fix("databaseMaintenanceWindow", "sun:04:00-sun:05:00"))
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _window_minutes(window: str) -> int:
+    """Length of a weekly ddd:hh:mi-ddd:hh:mi window in minutes (it may wrap around the week's end)."""
+
+    def minute_of_week(point: str) -> int:
+        day, hour, minute = point.split(":")
+        return WEEKDAYS.index(day) * 1440 + int(hour) * 60 + int(minute)
+
+    start, end = (minute_of_week(p) for p in window.split("-"))
+    return (end - start) % (7 * 1440)
 
 
 @rule

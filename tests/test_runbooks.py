@@ -110,3 +110,41 @@ def test_breach_notification_cites_the_regulations_themselves() -> None:
                      "Formal Opinion 483", "Rule 1.6(c)"):
         assert citation in body, f"breach-notification.md must cite {citation}"
 
+
+
+RUNBOOK_PATH_RE = re.compile(r"runbooks/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*\.md")
+
+
+def _runbook_paths(value: object) -> set[str]:
+    """Every runbook path mentioned anywhere inside a (nested) input value."""
+    if isinstance(value, str):
+        return set(RUNBOOK_PATH_RE.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_runbook_paths(v) for v in value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_runbook_paths(v) for v in value)) if value else set()
+    return set()
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_runbook_an_alarm_or_rule_names_exists(stack: str) -> None:
+    from tests.conftest import graph_of
+
+    graph = graph_of(stack)
+    named = {path: r.name for r in graph.resources for path in _runbook_paths(r.inputs)}
+    alarms = [r for r in graph.resources if r.type in ("aws:cloudwatch/metricAlarm:MetricAlarm",
+                                                       "aws:cloudwatch/eventRule:EventRule", "aws:cfg/rule:Rule")]
+    assert alarms and all(_runbook_paths(r.inputs) for r in alarms), "every alarm and rule names its runbook"
+    missing = {path: resource for path, resource in named.items() if not (ROOT / path).is_file()}
+    assert missing == {}
+
+
+def test_every_runbook_the_catalog_or_the_code_names_exists() -> None:
+    from policies import catalog as catalog_module
+
+    named = {c.runbook for c in catalog_module.load().controls}
+    for folder in ("components", "policies", "caseshield"):
+        for source in (ROOT / folder).rglob("*"):
+            if source.suffix in (".py", ".yaml"):
+                named |= set(RUNBOOK_PATH_RE.findall(source.read_text()))
+    assert sorted(p for p in named if not (ROOT / p).is_file()) == []

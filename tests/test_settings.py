@@ -166,6 +166,9 @@ CASES = [
     bad("vpc-cidr-public-range", "dev", {"vpcCidr": "52.10.0.0/16", **layout("52.10", 2)}, "caseshield:vpcCidr",
         "52.10.0.0/16", "must be a private (RFC 1918) range", "config set vpcCidr 10.40.0.0/16",
         "vpc_cidr_is_private_and_sized"),
+    bad("vpc-cidr-loopback", "dev", {"vpcCidr": "127.10.0.0/16", **layout("127.10", 2)}, "caseshield:vpcCidr",
+        "127.10.0.0/16", "must be a private (RFC 1918) range", "config set vpcCidr 10.40.0.0/16",
+        "vpc_cidr_is_private_and_sized"),
     bad("vpc-cidr-too-large", "dev", {"vpcCidr": "10.0.0.0/8"}, "caseshield:vpcCidr", "10.0.0.0/8",
         "must be between /16 and /22", "config set vpcCidr 10.40.0.0/16", "vpc_cidr_is_private_and_sized"),
     bad("vpc-cidr-too-small", "dev", {
@@ -342,6 +345,8 @@ CASES = [
         "must be at least 2 in prod", "config set appMinInstances 2", "app_tier_is_sized_sanely"),
     bad("app-max-below-min", "staging", {"appMaxInstances": 1}, "caseshield:appMaxInstances", 1,
         "must be between appMinInstances (2) and 100", "config set appMaxInstances 6", "app_tier_is_sized_sanely"),
+    bad("app-min-over-100", "prod", {"appMinInstances": 150, "appMaxInstances": 150}, "caseshield:appMinInstances", 150,
+        "must be at most 100", "config set appMinInstances 2", "app_tier_is_sized_sanely"),
     bad("app-max-over-100", "prod", {"appMaxInstances": 101}, "caseshield:appMaxInstances", 101,
         "must be between appMinInstances (3) and 100", "config set appMaxInstances 6", "app_tier_is_sized_sanely"),
     # patching
@@ -356,6 +361,9 @@ CASES = [
         "config set patchInstallSchedule 'cron(0 3 ? * SUN *)'", "patching_is_timely"),
     bad("maintenance-window-syntax", "prod", {"databaseMaintenanceWindow": "sunday:04:00-sunday:05:00"},
         "caseshield:databaseMaintenanceWindow", "sunday:04:00-sunday:05:00", "is not an RDS window",
+        "config set databaseMaintenanceWindow sun:04:00-sun:05:00", "patching_is_timely"),
+    bad("maintenance-window-too-short", "prod", {"databaseMaintenanceWindow": "sun:04:00-sun:04:10"},
+        "caseshield:databaseMaintenanceWindow", "sun:04:00-sun:04:10", "must last between 30 minutes and 24 hours",
         "config set databaseMaintenanceWindow sun:04:00-sun:05:00", "patching_is_timely"),
     # AWS Backup
     bad("backup-retention-below-dev-floor", "dev", {"backupRetentionDays": 7}, "caseshield:backupRetentionDays", 7,
