@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -49,9 +51,10 @@ def main() -> None:
     if args.mutants:
         from caseshield.mutation import run_mutants
 
-        seconds, summary = timed(run_mutants)
-        print(f"all mutants                        {seconds:7.2f} s  {len(summary.results)} mutants, "
-              f"kill rate {summary.kill_rate:.0%}")
+        for jobs in sorted({1, os.cpu_count() or 1}):
+            seconds, summary = timed(functools.partial(run_mutants, jobs=jobs))
+            print(f"all mutants, {jobs} process(es)       {seconds:7.2f} s  {len(summary.results)} mutants, "
+                  f"kill rate {summary.kill_rate:.0%}")
 
 
 if __name__ == "__main__":

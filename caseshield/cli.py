@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,7 +66,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.mutants:
         from caseshield.mutation import run_mutants
 
-        mutation = run_mutants()
+        mutation = run_mutants(jobs=args.jobs)
     report = run_check(stacks_named(args.stack), today=args.today, mutation=mutation)
     written = render(report, [f for f in args.format.split(",") if f], Path(args.out))
     for stack in report.stacks:
@@ -158,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", default="md,html,json,sarif,junit", help="comma list of md, html, json, sarif, junit")
     check.add_argument("--out", default="reports", help="directory for the reports (default: reports/)")
     check.add_argument("--mutants", action="store_true", help="also run every mutant and report the kill rate")
+    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="processes for the mutant run (default: one per CPU)")
     check.add_argument("--today", type=dt.date.fromisoformat, default=None,
                        help="date waiver expiry is judged against (YYYY-MM-DD; default: today)")
     check.set_defaults(func=cmd_check)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import gc
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,6 +31,7 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from caseshield.project import load_project
 
@@ -38,6 +40,9 @@ FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "offline",
     "AWS_SECRET_ACCESS_KEY": "offline",
     "AWS_SESSION_TOKEN": "offline",
+    # The program reads the AMI from the SSM public parameter, never from DescribeImages; moto's 1,300 default AMIs
+    # (and their snapshots) would cost most of a second per evaluation for nothing.
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 
 
@@ -133,7 +138,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        inputs = self._transformed(request, rpc.deserialize_properties(request.object, keep_unknowns=True))
+        # This runs on an executor thread; deserializing a resource reference builds Outputs, which need a loop on
+        # the calling thread (the stock mock monitor does the same).
+        _ensure_event_loop()
+        inputs, opts = self._transformed(request, rpc.deserialize_properties(request.object, keep_unknowns=True))
         id_, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False,
@@ -147,8 +155,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom),
             inputs=inputs,
             options={
-                "protect": bool(request.protect),
-                "retainOnDelete": bool(request.retainOnDelete),
+                "protect": bool(opts.protect),
+                "retainOnDelete": bool(opts.retain_on_delete),
                 "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                 "ignoreChanges": list(request.ignoreChanges),
                 "replaceOnChanges": list(request.replaceOnChanges),
@@ -163,19 +171,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
 
-    def _transformed(self, request: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _transformed(self, request: Any, inputs: dict[str, Any]) -> tuple[dict[str, Any], pulumi.ResourceOptions]:
+        """Props and options after every transform; a transform's returned `protect`/`retain_on_delete` are recorded
+        as the engine would apply them (option mutants turn protection off this way)."""
+        opts = pulumi.ResourceOptions(protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete))
         for transform in self.transforms:
             result = transform(pulumi.ResourceTransformArgs(
-                custom=bool(request.custom), type_=request.type, name=request.name, props=inputs,
-                opts=pulumi.ResourceOptions(protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete)),
+                custom=bool(request.custom), type_=request.type, name=request.name, props=inputs, opts=opts,
             ))
             if result is not None:
                 inputs = dict(result.props)  # type: ignore[union-attr]
-        return inputs
+                opts = result.opts or opts  # type: ignore[union-attr]
+        return inputs, opts
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         recorded = self.recorded.get(request.urn)
         if recorded is not None:
+            _ensure_event_loop()  # component outputs carry resource references; see RegisterResource
             recorded.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
         return super().RegisterResourceOutputs(request)
 
@@ -342,7 +354,23 @@ def evaluate(
         else:
             flat[full_key] = value if isinstance(value, str) else _json(value)
     region = flat.get("aws:region", "us-east-1")
-    return contextvars.copy_context().run(_evaluate, project.name, stack, flat, region, transforms, program, preview)
+    graph = contextvars.copy_context().run(_evaluate, project.name, stack, flat, region, transforms, program, preview)
+    _freeze_long_lived_objects()
+    return graph
+
+
+_frozen = False
+
+
+def _freeze_long_lived_objects() -> None:
+    """After the first evaluation has imported pulumi-aws, moto's backends and the program, move those half a million
+    long-lived objects out of the cyclic collector's sight. Otherwise every full collection walks them all and a
+    third of each later evaluation is garbage collection. Garbage is collected first, so nothing is leaked."""
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 def _json(value: Any) -> str:
@@ -360,6 +388,9 @@ def _evaluate(project: str, stack: str, flat: dict[str, str], region: str,
         facts = AwsFacts(region)
         monitor = RecordingMonitor(facts, transforms)
         runtime_settings.ROOT.set(None)
+        # Outputs tracked by work outside any evaluation (a resource built from a reference, say) belong to no loop
+        # that will run; the program's shutdown would wait on them for ever.
+        runtime_settings.SETTINGS.outputs.clear()
         set_all_config(flat, [])
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from caseshield import role_matrix
 from caseshield.settings import FLOORS, Settings
 from components.base import BACKUP_TAG, child, classified, role_name, stateful, static_policy_document
-from components.keys import ADMIN_ACTIONS, DELETION_WINDOW_DAYS, USE_ACTIONS
+from components.keys import DELETION_WINDOW_DAYS, USE_ACTIONS, administration_statements, key_administrators
 
 DAILY_SCHEDULE = "cron(0 5 * * ? *)"  # 05:00 UTC, after the database's nightly window
 # What the selection may cover: the case database, the ledger table(s) and the documents bucket, by tag.
@@ -126,17 +127,13 @@ class BackupProtection(pulumi.ComponentResource):
 
 
 def copy_key_policy(args: BackupProtectionArgs) -> str:
-    """The copy region's backup key: used only through AWS Backup, administered through IAM of this account."""
+    """The copy region's backup key: administered by the key administrators (who may never use it), used only
+    through AWS Backup."""
     p, acct = args.partition, args.account_id
     region = args.settings.backup_copy_region
+    administrators = key_administrators(args.settings, role_matrix.load(), p, acct)
     return static_policy_document([
-        {
-            "Sid": "AccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{p}:iam::{acct}:root"},
-            "Action": ADMIN_ACTIONS,
-            "Resource": "*",
-        },
+        *administration_statements(administrators, f"arn:{p}:iam::{acct}:root"),
         {
             "Sid": "BackupServiceUseOnly",
             "Effect": "Allow",

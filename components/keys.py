@@ -73,17 +73,15 @@ class KeyHierarchy(pulumi.ComponentResource):
         self.register_outputs({f"{dc}_key_arn": key.arn for dc, key in self.keys.items()})
 
 
-def key_policy(data_class: str, args: KeyHierarchyArgs) -> str:
-    """The key policy of one data class's key."""
-    s, matrix = args.settings, args.matrix
-    account_root = f"arn:{args.partition}:iam::{args.account_id}:root"
+def key_administrators(settings: Settings, matrix: RoleMatrix, partition: str, account_id: str) -> list[str]:
+    """ARNs of the principals that administer every key: the role matrix's key administrators and configured ARNs."""
+    roles = [role_arn(partition, account_id, settings, r) for r in matrix.key_administrators()]
+    return sorted({*roles, *settings.key_administrator_arns})
 
-    def arns(roles: list[str]) -> list[str]:
-        return [role_arn(args.partition, args.account_id, s, r) for r in roles]
 
-    administrators = sorted({*arns(matrix.key_administrators()), *s.key_administrator_arns})
-    users = arns(matrix.key_users(data_class))
-    statements: list[dict[str, Any]] = [
+def administration_statements(administrators: list[str], account_root: str) -> list[dict[str, Any]]:
+    """Administrators manage the key and let AWS resources use it, and are denied every cryptographic use of it."""
+    return [
         {
             "Sid": "KeyAdministration",
             "Effect": "Allow",
@@ -111,6 +109,15 @@ def key_policy(data_class: str, args: KeyHierarchyArgs) -> str:
             "Condition": {"ArnEquals": {"aws:PrincipalArn": administrators}},
         },
     ]
+
+
+def key_policy(data_class: str, args: KeyHierarchyArgs) -> str:
+    """The key policy of one data class's key."""
+    s, matrix = args.settings, args.matrix
+    account_root = f"arn:{args.partition}:iam::{args.account_id}:root"
+    administrators = key_administrators(s, matrix, args.partition, args.account_id)
+    users = [role_arn(args.partition, args.account_id, s, r) for r in matrix.key_users(data_class)]
+    statements = administration_statements(administrators, account_root)
     if users:
         statements.append({
             "Sid": "KeyUsersByRoleMatrix",

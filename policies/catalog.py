@@ -109,13 +109,10 @@ def parse(document: dict[str, Any]) -> Catalog:
     return Catalog(controls)
 
 
-FRAGMENTS_DIR = CATALOG_PATH.parent / "controls.d"
-
-
 @cache
 def load(path: Path = CATALOG_PATH) -> Catalog:
-    entries: list[dict[str, Any]] = []
-    for file in [path, *sorted(FRAGMENTS_DIR.glob("*.yaml"))]:
-        if file.is_file():
-            entries.extend((yaml.safe_load(file.read_text()) or {}).get("controls") or [])
-    return parse({"controls": entries})
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise CatalogError(f"cannot read the controls catalog {path}: {error}") from error
+    return parse(document)

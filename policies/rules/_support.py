@@ -85,7 +85,8 @@ def environment(args: ResourceValidationArgs | PolicyResource) -> str | None:
     """The environment tier from the provider's default tags (`environment`), which every resource inherits."""
     provider = getattr(args, "provider", None)
     props = getattr(provider, "props", None) or {}
-    return get(props, "defaultTags.tags.environment")
+    # The engine hands a provider's object-valued inputs JSON-encoded (`"defaultTags": "{\"tags\": ...}"`).
+    return get(document(props.get("defaultTags")) or {}, "tags.environment")
 
 
 def is_prod(args: ResourceValidationArgs | PolicyResource) -> bool:
@@ -96,3 +97,129 @@ def violation(report: Any, message: str, *, path: str, actual: Any, expected: st
     """Report with evidence in a form reports can read back: `message [path = actual; expected X]`."""
     shown = "unknown until apply" if is_unknown(actual) else json.dumps(actual, sort_keys=True, default=str)
     report(f"{message} [{path} = {shown}; expected {expected}]", urn)
+
+
+# --- relations: tags, typed sources, buckets behind a reference (added with the audit rules) -----------------------
+
+S3_BUCKET = "aws:s3/bucket:Bucket"
+
+
+def tag(resource: ResourceValidationArgs | PolicyResource, key: str) -> Any:
+    """A tag set on the resource itself (`tags.<key>`; the provider's default tags are not included)."""
+    return get(resource.props, f"tags.{key}")
+
+
+def sources_of_type(resource: PolicyResource, prop: str, *types: str) -> list[PolicyResource]:
+    """The resources of `types` whose outputs flowed into `resource`'s input `prop`."""
+    return [s for s in sources(resource, prop) if s.resource_type in types]
+
+
+def unique(resources: Iterable[PolicyResource]) -> list[PolicyResource]:
+    """Resources without repeats (by URN), in first-seen order."""
+    return list({r.urn: r for r in resources}.values())
+
+
+def origin_buckets(resource: PolicyResource, prop: str, depth: int = 2) -> list[PolicyResource]:
+    """The S3 buckets `resource`'s input `prop` came from: a bucket directly, or a resource that names a bucket in its
+    own `bucket` input (its policy, its public-access block, ...), followed up to `depth` steps."""
+    found: list[PolicyResource] = []
+    for source in sources(resource, prop):
+        if source.resource_type == S3_BUCKET:
+            found.append(source)
+        elif depth > 0:
+            found.extend(origin_buckets(source, "bucket", depth - 1))
+    return unique(found)
+
+
+# --- values, checks and policy statements (added with the encryption and key rules) ---------------------------------
+
+# The key the engine uses to mark a secret value in serialized properties ({SECRET_SIG: ..., "value": v}).
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def reveal(value: Any) -> Any:
+    """A property value with its secret marking removed (the engine hands policies secrets unwrapped; recorded
+    graphs may keep the marker)."""
+    if isinstance(value, Mapping) and SECRET_SIG in value:
+        return reveal(value.get("value"))
+    return value
+
+
+def expect(report: Any, resource: ResourceValidationArgs | PolicyResource, path: str,
+           accepted: Any, *, expected: str, message: str | None = None) -> bool:
+    """Report unless the value at `path` is accepted: one of the values in `accepted`, or `accepted(value)` is true.
+
+    A value not known until the update passes here: it is judged when it is known. Returns whether it passed.
+    """
+    value = reveal(get(resource.props, path))
+    if is_unknown(value):
+        return True
+    if callable(accepted):
+        ok = bool(accepted(value))
+    else:
+        ok = any(value == a and isinstance(value, bool) == isinstance(a, bool) for a in accepted)
+    if not ok:
+        violation(report, message or f"{resource.name}: {path} is not {expected}", path=path, actual=value,
+                  expected=expected, urn=resource.urn)
+    return ok
+
+
+def covers(patterns: Any, action: str) -> bool:
+    """Whether IAM action patterns (`"kms:*"`, `"kms:ReEncrypt*"`, `"*"`; case-insensitive) include `action`."""
+    from fnmatch import fnmatchcase
+
+    return any(isinstance(p, str) and fnmatchcase(action.lower(), p.lower()) for p in as_list(patterns))
+
+
+def is_anyone(principal: Any) -> bool:
+    """Whether a statement's Principal is everyone: `"*"` or `{"AWS": "*"}`."""
+    if isinstance(principal, Mapping):
+        return "*" in as_list(principal.get("AWS"))
+    return principal == "*"
+
+
+def conditions(statement: Mapping[str, Any]) -> list[tuple[str, str, list[Any]]]:
+    """A statement's Condition block as (operator, key, values) triples; keys lower-cased (IAM compares them so)."""
+    block = statement.get("Condition") or {}
+    return [(operator, key.lower(), as_list(values))
+            for operator, tests in block.items() if isinstance(tests, Mapping) for key, values in tests.items()]
+
+
+# --- data classes (added with the data-protection and privacy rules) ------------------------------------------------
+
+CLASSIFICATION_TAG = "data-classification"
+
+
+def classified_as(args: StackValidationArgs, data_class: str, *types: str) -> list[PolicyResource]:
+    """Resources of `types` whose own `data-classification` tag is `data_class` (e.g. the case-documents bucket)."""
+    return [r for r in of_type(args, *types) if tag(r, CLASSIFICATION_TAG) == data_class]
+
+
+def resolve(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """`get`, except that a path leading through a value not yet known is itself unknown (UNKNOWN), not absent:
+    `resolve({"rule": UNKNOWN}, "rule.objectOwnership")` is UNKNOWN where `get` gives the default."""
+    current: Any = props
+    for part in path.split("."):
+        if is_unknown(current):
+            return UNKNOWN
+        current = get(current, part, default)
+    return current
+
+
+# --- ownership (added with the identity rules) ----------------------------------------------------------------------
+
+def belonging_to(args: StackValidationArgs, owner: PolicyResource, type_: str, prop: str) -> list[PolicyResource]:
+    """Resources of `type_` that belong to `owner`: their input `prop` came from it (property dependency), or, when
+    that input came from no resource of the stack, `owner` is their parent."""
+    found = []
+    for r in of_type(args, type_):
+        linked = sources(r, prop)
+        if any(s.urn == owner.urn for s in linked) or (not linked and r.parent is not None and r.parent.urn == owner.urn):
+            found.append(r)
+    return found
+
+
+def unknown_along(props: Mapping[str, Any], path: str) -> bool:
+    """Whether the value at a dotted path, or an object or list on the way to it, is not known until the update."""
+    parts = path.split(".")
+    return any(is_unknown(reveal(get(props, ".".join(parts[:i])))) for i in range(1, len(parts) + 1))

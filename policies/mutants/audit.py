@@ -1,0 +1,161 @@
+"""Mutants of the audit-trail, monitoring and incident-response controls (AUD-*, MON-*, IR-*), one breakage each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from policies.mutants import drop_prop, drop_statement, edit_document, mutant, set_prop
+from policies.rules._support import S3_BUCKET as BUCKET
+from policies.rules.audit import (
+    BUCKET_LOGGING,
+    BUCKET_OBJECT_LOCK,
+    BUCKET_POLICY,
+    BUCKET_VERSIONING,
+    LOG_GROUP,
+    SSM_DOCUMENT,
+    TRAIL,
+)
+from policies.rules.monitoring import (
+    CONFIG_RULE,
+    DELIVERY_CHANNEL,
+    DETECTOR,
+    DETECTOR_FEATURE,
+    EVENT_RULE,
+    EVENT_TARGET,
+    METRIC_ALARM,
+    METRIC_FILTER,
+    RECORDER,
+    RECORDER_STATUS,
+    STANDARDS_SUBSCRIPTION,
+    TOPIC_POLICY,
+    TOPIC_SUBSCRIPTION,
+)
+
+ARCHIVE = "*-audit-archive"
+TRAIL_LOG_GROUP = "*-audit-log-group"
+
+
+def set_in(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A JSON document edit (for `edit_document`) setting a dotted path, e.g. `"inputs.kmsKeyId"`."""
+
+    def change(document: dict[str, Any]) -> None:
+        *parents, key = path.split(".")
+        for part in parents:
+            document = document[part]
+        document[key] = value
+
+    return change
+
+
+def widen_to_everyone(document: dict[str, Any]) -> None:
+    for statement in document["Statement"]:
+        if statement["Effect"] == "Allow":
+            statement["Principal"] = {"AWS": "*"}
+            statement.pop("Condition", None)
+
+
+# --- AUD: the trail, its archive and its log groups ----------------------------------------------------------------
+
+mutant("aud-01-single-region-trail", "AUD-01", "the trail records its home region only",
+       transform=set_prop(TRAIL, "isMultiRegionTrail", False))
+mutant("aud-01-log-file-validation-off", "AUD-01", "the trail writes no signed digest files",
+       transform=set_prop(TRAIL, "enableLogFileValidation", False))
+mutant("aud-01-global-service-events-off", "AUD-01", "the trail skips IAM, STS and other global service events",
+       transform=set_prop(TRAIL, "includeGlobalServiceEvents", False))
+
+mutant("aud-02-trail-unencrypted", "AUD-02", "the trail's log files use S3's default encryption, not the audit-logs key",
+       transform=drop_prop(TRAIL, "kmsKeyId"))
+mutant("aud-02-trail-not-in-cloudwatch", "AUD-02", "the trail no longer delivers to its CloudWatch log group",
+       transform=drop_prop(TRAIL, "cloudWatchLogsGroupArn"))
+mutant("aud-02-trail-log-group-unencrypted", "AUD-02", "the trail's CloudWatch copy is not encrypted with the audit-logs key",
+       transform=drop_prop(LOG_GROUP, "kmsKeyId", name=TRAIL_LOG_GROUP))
+
+mutant("aud-03-no-data-events", "AUD-03", "the trail records management events only: document reads go unrecorded",
+       transform=drop_prop(TRAIL, "eventSelectors"))
+mutant("aud-03-write-only-data-events", "AUD-03", "the trail records document writes but not reads",
+       transform=set_prop(TRAIL, "eventSelectors.0.readWriteType", "WriteOnly"))
+
+mutant("aud-04-archive-without-object-lock", "AUD-04", "the archive bucket is created without object lock",
+       transform=set_prop(BUCKET, "objectLockEnabled", False, name=ARCHIVE))
+mutant("aud-04-governance-lock-in-prod", "AUD-04", "prod's archive lock is GOVERNANCE, which privileged users can bypass",
+       transform=set_prop(BUCKET_OBJECT_LOCK, "rule.defaultRetention.mode", "GOVERNANCE", name=f"{ARCHIVE}-object-lock"))
+mutant("aud-04-archive-versioning-suspended", "AUD-04", "the archive's versioning is suspended",
+       transform=set_prop(BUCKET_VERSIONING, "versioningConfiguration.status", "Suspended", name=f"{ARCHIVE}-versioning"))
+mutant("aud-04-evidence-deletion-allowed", "AUD-04", "the archive policy no longer denies deleting logs, versions or itself",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("DenyEvidenceDestruction"), name=f"{ARCHIVE}-policy"))
+
+mutant("aud-05-documents-access-not-logged", "AUD-05", "the documents bucket's server access logging has no target",
+       transform=drop_prop(BUCKET_LOGGING, "targetBucket", name="*documents-bucket-access-logging"))
+mutant("aud-05-archive-access-not-logged", "AUD-05", "the archive's server access logging has no target",
+       transform=drop_prop(BUCKET_LOGGING, "targetBucket", name=f"{ARCHIVE}-access-logging"))
+
+mutant("aud-06-trail-log-retention-30-days", "AUD-06", "the trail's CloudWatch copy expires after 30 days in prod",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 30, name=TRAIL_LOG_GROUP))
+mutant("aud-06-session-log-retention-30-days", "AUD-06", "admin session transcripts expire after 30 days in prod",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 30, name="*-ssm-sessions"))
+mutant("aud-06-session-transcripts-unencrypted", "AUD-06", "Session Manager streams transcripts to CloudWatch unencrypted",
+       transform=edit_document(SSM_DOCUMENT, "content", set_in("inputs.cloudWatchEncryptionEnabled", False)))
+mutant("aud-06-session-transcripts-not-sent", "AUD-06", "Session Manager sends transcripts to no log group",
+       transform=edit_document(SSM_DOCUMENT, "content", set_in("inputs.cloudWatchLogGroupName", "")))
+
+# --- MON: detectors, Config, alarms and finding routes ------------------------------------------------------------
+
+mutant("mon-01-ebs-malware-protection-off", "MON-01", "GuardDuty's EBS malware protection is disabled",
+       transform=set_prop(DETECTOR_FEATURE, "status", "DISABLED", name="*-ebs-malware-protection"))
+mutant("mon-01-detector-suspended", "MON-01", "the GuardDuty detector is suspended",
+       transform=set_prop(DETECTOR, "enable", False))
+
+mutant("mon-02-cis-standard-replaced", "MON-02", "Security Hub is subscribed to PCI DSS instead of CIS AWS Foundations",
+       transform=set_prop(STANDARDS_SUBSCRIPTION, "standardsArn", "arn:aws:securityhub:us-east-1::standards/pci-dss/v/3.2.1",
+                          name="*-standard-cis"))
+
+mutant("mon-03-some-resource-types-only", "MON-03", "Config records only the listed resource types",
+       transform=set_prop(RECORDER, "recordingGroup.allSupported", False))
+mutant("mon-03-recorder-stopped", "MON-03", "the Config recorder is created but never started",
+       transform=set_prop(RECORDER_STATUS, "isEnabled", False))
+mutant("mon-03-config-delivers-nowhere", "MON-03", "the Config delivery channel names no bucket",
+       transform=drop_prop(DELIVERY_CHANNEL, "s3BucketName"))
+mutant("mon-03-cloudtrail-config-rule-replaced", "MON-03", "the cloudtrail-enabled Config rule checks something else",
+       transform=set_prop(CONFIG_RULE, "source.sourceIdentifier", "DESIRED_INSTANCE_TYPE", name="*-rule-cloudtrail-enabled"))
+
+mutant("mon-04-root-usage-alarm-silent", "MON-04", "the root-account-usage alarm notifies no one",
+       transform=set_prop(METRIC_ALARM, "alarmActions", [], name="*-root-account-usage"))
+mutant("mon-04-iam-policy-filter-narrowed", "MON-04", "the IAM policy-change filter matches CreatePolicy only",
+       transform=set_prop(METRIC_FILTER, "pattern", "{ $.eventName = CreatePolicy }", name="*-iam-policy-changes-filter"))
+mutant("mon-04-unauthorized-api-alarm-threshold-10", "MON-04", "the unauthorized-API-calls alarm waits for ten events",
+       transform=set_prop(METRIC_ALARM, "threshold", 10, name="*-unauthorized-api-calls"))
+mutant("mon-04-vpc-filter-off-the-trail", "MON-04", "the VPC-changes filter reads no log group",
+       transform=drop_prop(METRIC_FILTER, "logGroupName", name="*-vpc-changes-filter"))
+
+mutant("mon-05-break-glass-alarm-gone", "MON-05", "no alarm watches the break-glass metric",
+       transform=set_prop(METRIC_ALARM, "metricName", "NothingToSeeHere", name="*-break-glass-use"))
+mutant("mon-05-break-glass-filter-narrowed", "MON-05", "the break-glass filter only matches AssumeRole, not the session's calls",
+       transform=set_prop(METRIC_FILTER, "pattern", '{ $.eventName = "AssumeRole" }',
+                          name="*-break-glass-use-filter"))
+
+mutant("mon-06-guardduty-severity-9", "MON-06", "only critical GuardDuty findings (severity >= 9) page",
+       transform=edit_document(EVENT_RULE, "eventPattern", set_in("detail.severity", [{"numeric": [">=", 9]}]),
+                               name="*-guardduty-high-severity"))
+mutant("mon-06-securityhub-critical-only", "MON-06", "HIGH Security Hub findings no longer page",
+       transform=edit_document(EVENT_RULE, "eventPattern", set_in("detail.findings.Severity.Label", ["CRITICAL"]),
+                               name="*-securityhub-critical-high"))
+mutant("mon-06-macie-rule-disabled", "MON-06", "the Macie finding rule is disabled",
+       transform=set_prop(EVENT_RULE, "state", "DISABLED", name="*-macie-sensitive-data"))
+mutant("mon-06-securityhub-target-dropped", "MON-06", "the Security Hub finding rule targets nothing",
+       transform=drop_prop(EVENT_TARGET, "arn", name="*-securityhub-critical-high-target"))
+
+# --- IR: the incident topic and runbooks --------------------------------------------------------------------------
+
+mutant("ir-01-no-email-subscribers", "IR-01", "every incident-topic subscription is an SQS queue: no person is told",
+       transform=set_prop(TOPIC_SUBSCRIPTION, "protocol", "sqs"))
+mutant("ir-01-anyone-may-publish", "IR-01", "the incident topic policy lets any principal publish",
+       transform=edit_document(TOPIC_POLICY, "policy", widen_to_everyone))
+
+mutant("ir-02-alarm-without-runbook", "IR-02", "the console-auth-failures alarm names no runbook",
+       transform=set_prop(METRIC_ALARM, "alarmDescription", "CIS 4.6: Console sign-in failed authentication.",
+                          name="*-console-auth-failures"))
+mutant("ir-02-config-rule-without-runbook", "IR-02", "a Config rule names no runbook",
+       transform=set_prop(CONFIG_RULE, "description", "Customer-managed KMS keys rotate.", name="*-rule-cmk-backing-key-rotation-enabled"))
+mutant("ir-02-finding-rule-without-runbook", "IR-02", "the GuardDuty finding rule names no runbook",
+       transform=set_prop(EVENT_RULE, "description", "GuardDuty finding of high or critical severity.", name="*-guardduty-high-severity"))

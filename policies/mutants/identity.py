@@ -1,0 +1,169 @@
+"""Identity and access mutants (IAM-*): one breakage per rule, each caught only by its own control.
+
+Inline policies and trust policies are JSON strings by the time a transform sees them; the vendor's trust policy is
+a secret (it holds the ExternalId), so the edits here unwrap and rewrap the engine's secret marking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+from policies.mutants import Props, drop_prop, edit, mutant, set_prop
+from policies.rules._support import SECRET_SIG
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+PASSWORD_POLICY = "aws:iam/accountPasswordPolicy:AccountPasswordPolicy"
+ACCESS_ANALYZER = "aws:accessanalyzer/analyzer:Analyzer"
+USER_POOL = "aws:cognito/userPool:UserPool"
+
+Change = Callable[[dict[str, Any]], None]
+
+
+def edit_policy(type_: str, prop: str, change: Change, name: str) -> pulumi.ResourceTransform:
+    """Edit a JSON policy document input in place, keeping its secret marking if it has one."""
+
+    def apply(props: Props) -> None:
+        raw = props.get(prop)
+        wrapped = raw if isinstance(raw, dict) and SECRET_SIG in raw else None
+        text = wrapped["value"] if wrapped is not None else raw
+        if not isinstance(text, str):
+            return
+        document = json.loads(text)
+        change(document)
+        props[prop] = {**wrapped, "value": json.dumps(document)} if wrapped is not None else json.dumps(document)
+
+    return edit(type_, apply, name)
+
+
+def each_statement(change: Change, sid: str | None = None) -> Change:
+    """A document edit applying `change` to every statement (or only the one with `sid`)."""
+
+    def apply(document: dict[str, Any]) -> None:
+        for statement in document["Statement"]:
+            if sid is None or statement.get("Sid") == sid:
+                change(statement)
+
+    return apply
+
+
+def without(*sids: str) -> Change:
+    def apply(document: dict[str, Any]) -> None:
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") not in sids]
+
+    return apply
+
+
+def add_actions(*actions: str) -> Change:
+    return lambda statement: statement.update(Action=[*statement["Action"], *actions])
+
+
+def condition(operator: str, key: str, value: Any = None) -> Change:
+    """Set (or, with no value, remove) one condition test of a statement."""
+
+    def apply(statement: dict[str, Any]) -> None:
+        tests = statement.setdefault("Condition", {}).setdefault(operator, {})
+        if value is None:
+            tests.pop(key, None)
+            if not tests:
+                statement["Condition"].pop(operator)
+        else:
+            tests[key] = value
+
+    return apply
+
+
+def any_branch(statement: dict[str, Any]) -> None:
+    """Move the OIDC subject test from StringEquals to a StringLike over every ref of the repository."""
+    tests = statement["Condition"]["StringEquals"]
+    key = next(k for k in tests if k.endswith(":sub"))
+    repository = ":".join(tests.pop(key).split(":")[:2])
+    statement["Condition"]["StringLike"] = {key: f"{repository}:*"}
+
+
+def any_external_id(statement: dict[str, Any]) -> None:
+    statement["Condition"] = {"StringLike": {"sts:ExternalId": "*"}}
+
+
+# --- IAM-01 ---------------------------------------------------------------------------------------------------------
+mutant("iam-01-partner-may-delete-documents", "IAM-01", "the partner's case-documents policy also allows s3:DeleteObject",
+       transform=edit_policy(ROLE_POLICY, "policy", each_statement(add_actions("s3:DeleteObject"), "CaseDocumentsWrite"),
+                             name="*-roles-partner-case-documents"))
+mutant("iam-01-paralegal-reads-snapshots", "IAM-01", "the paralegal (case-database read) gets manage-level rds:DescribeDBSnapshots",
+       transform=edit_policy(ROLE_POLICY, "policy", each_statement(add_actions("rds:DescribeDBSnapshots"), "CaseDatabaseRead"),
+                             name="*-roles-paralegal-case-database"))
+mutant("iam-01-paralegal-trusts-ec2", "IAM-01", "the paralegal role is trusted by the EC2 service instead of people",
+       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(lambda s: s.update(Principal={"Service": "ec2.amazonaws.com"})),
+                             name="*-roles-paralegal"))
+
+# --- IAM-02 ---------------------------------------------------------------------------------------------------------
+mutant("iam-02-mfa-age-dropped", "IAM-02", "the partner role accepts MFA of any age",
+       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge")),
+                             name="*-roles-partner"))
+mutant("iam-02-day-old-mfa", "IAM-02", "the records manager accepts an MFA sign-in a day old",
+       transform=edit_policy(ROLE, "assumeRolePolicy",
+                             each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge", "86400")),
+                             name="*-roles-records-manager"))
+
+# --- IAM-03 ---------------------------------------------------------------------------------------------------------
+mutant("iam-03-associate-without-boundary", "IAM-03", "the associate role loses its permissions boundary",
+       transform=drop_prop(ROLE, "permissionsBoundary", name="*-roles-associate"))
+mutant("iam-03-boundary-removable", "IAM-03", "the boundary no longer denies deleting or replacing itself",
+       transform=edit_policy(MANAGED_POLICY, "policy", without("BoundaryStaysOnMatrixRoles"), name="*-permissions-boundary"))
+
+# --- IAM-04 ---------------------------------------------------------------------------------------------------------
+mutant("iam-04-key-admin-may-use-keys", "IAM-04", "the key administrator's policies lose their explicit denies of key use",
+       transform=edit_policy(ROLE_POLICY, "policy", without("KeyAdminCannotDecrypt", "AdministratorsNeverUseKeys"),
+                             name="*-roles-key-admin-*"))
+mutant("iam-04-ci-reads-case-documents", "IAM-04", "the CI deployer's s3:* is no longer denied case-document content",
+       transform=edit_policy(ROLE_POLICY, "policy", without("CiCannotReadCaseDataCaseDocumentsContent"),
+                             name="*-roles-ci-deployer-segregation-of-duties"))
+mutant("iam-04-auditor-power-user", "IAM-04", "the security auditor gets PowerUserAccess instead of SecurityAudit",
+       transform=set_prop(ROLE_POLICY_ATTACHMENT, "policyArn", "arn:aws:iam::aws:policy/PowerUserAccess",
+                          name="*-roles-security-auditor-SecurityAudit"))
+
+# --- IAM-05 ---------------------------------------------------------------------------------------------------------
+mutant("iam-05-it-operations-administrator", "IAM-05", "IT operations' managed-policy attachment becomes AdministratorAccess",
+       transform=set_prop(ROLE_POLICY_ATTACHMENT, "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess",
+                          name="*-roles-it-operations-AmazonSSMReadOnlyAccess"))
+
+# --- IAM-06 ---------------------------------------------------------------------------------------------------------
+mutant("iam-06-eight-character-passwords", "IAM-06", "the account password policy accepts 8-character passwords",
+       transform=set_prop(PASSWORD_POLICY, "minimumPasswordLength", 8))
+
+# --- IAM-07 ---------------------------------------------------------------------------------------------------------
+mutant("iam-07-twelve-hour-vendor-sessions", "IAM-07", "vendor sessions last 12 hours",
+       transform=set_prop(ROLE, "maxSessionDuration", 43200, name="*-roles-vendor-support"))
+mutant("iam-07-any-external-id", "IAM-07", "the vendor trust accepts any ExternalId (StringLike *)",
+       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(any_external_id), name="*-roles-vendor-support"))
+
+# --- IAM-08 ---------------------------------------------------------------------------------------------------------
+mutant("iam-08-oidc-any-branch", "IAM-08", "the CI trust admits every ref of the repository (StringLike repo:*)",
+       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(any_branch), name="*-roles-ci-deployer"))
+
+# --- IAM-09 ---------------------------------------------------------------------------------------------------------
+mutant("iam-09-unused-access-analyzer-only", "IAM-09", "the only analyzer reports unused access, not external access",
+       transform=set_prop(ACCESS_ANALYZER, "type", "ACCOUNT_UNUSED_ACCESS"))
+
+# --- IAM-10 ---------------------------------------------------------------------------------------------------------
+mutant("iam-10-mfa-off", "IAM-10", "the user pool's MFA is OFF",
+       transform=set_prop(USER_POOL, "mfaConfiguration", "OFF"))
+mutant("iam-10-threat-protection-audit-only", "IAM-10", "threat protection only audits risky sign-ins",
+       transform=set_prop(USER_POOL, "userPoolAddOns.advancedSecurityMode", "AUDIT"))
+mutant("iam-10-self-sign-up", "IAM-10", "anyone may sign themselves up to the user pool",
+       transform=set_prop(USER_POOL, "adminCreateUserConfig.allowAdminCreateUserOnly", False))
+mutant("iam-10-eight-character-passwords", "IAM-10", "application passwords may have 8 characters",
+       transform=set_prop(USER_POOL, "passwordPolicy.minimumLength", 8))
+mutant("iam-10-user-pool-deletable", "IAM-10", "the prod user pool's deletion protection is INACTIVE",
+       transform=set_prop(USER_POOL, "deletionProtection", "INACTIVE"))
+
+# --- IAM-11 ---------------------------------------------------------------------------------------------------------
+mutant("iam-11-documents-on-any-resource", "IAM-11", "the partner's case-documents grant is widened to Resource *",
+       transform=edit_policy(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "CaseDocumentsWrite"),
+                             name="*-roles-partner-case-documents"))

@@ -1,0 +1,295 @@
+"""Audit-trail rules (AUD-*): what CloudTrail records, where it delivers, how the evidence is protected and kept.
+
+The trail is the anchor: its archive bucket is the bucket its `s3BucketName` came from, its CloudWatch copy the log
+group its `cloudWatchLogsGroupArn` came from. The case-documents bucket is the bucket classified `case-documents`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from policies.rules import resource_rule, stack_rule
+from policies.rules._support import (
+    CLASSIFICATION_TAG,
+    S3_BUCKET,
+    as_list,
+    classified_as,
+    consumers,
+    covers,
+    document,
+    get,
+    is_anyone,
+    is_prod,
+    is_unknown,
+    of_type,
+    origin_buckets,
+    sources,
+    sources_of_type,
+    statements,
+    tag,
+    unique,
+    violation,
+)
+
+TRAIL = "aws:cloudtrail/trail:Trail"
+KMS_KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+IAM_ROLE = "aws:iam/role:Role"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+SSM_DOCUMENT = "aws:ssm/document:Document"
+COMPUTE = ("aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/instance:Instance")
+
+AUDIT_LOGS = "audit-logs"
+CASE_DOCUMENTS = "case-documents"
+
+# Trail settings that must hold, with AWS's default when the input is absent.
+TRAIL_COVERAGE = {"isMultiRegionTrail": False, "includeGlobalServiceEvents": True, "enableLogFileValidation": False,
+                  "enableLogging": True}
+S3_OBJECT_EVENTS = "AWS::S3::Object"
+# Object lock default-retention modes accepted: prod, every other tier.
+PROD_LOCK_MODES = ("COMPLIANCE",)
+LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+# Never allowed on the archive, to anyone (an unconditional Deny for Principal "*").
+EVIDENCE_DESTRUCTION_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucketPolicy")
+# Minimum CloudWatch retention of audit logs, in days: prod, every other tier. 0 or absent means never expire.
+PROD_RETENTION_FLOOR_DAYS = 365
+RETENTION_FLOOR_DAYS = 90
+# Session Manager reads its account-wide preferences from the Session document of this name.
+SESSION_PREFERENCES = "SSM-SessionManagerRunShell"
+
+
+# --- what the rules look at ---------------------------------------------------------------------------------------
+
+def trails(args: StackValidationArgs) -> list[PolicyResource]:
+    return of_type(args, TRAIL)
+
+
+def archive_buckets(args: StackValidationArgs) -> list[PolicyResource]:
+    """The buckets the trails deliver to (their `s3BucketName` came from them)."""
+    return unique(b for t in trails(args) for b in sources_of_type(t, "s3BucketName", S3_BUCKET))
+
+
+def trail_log_groups(args: StackValidationArgs) -> list[PolicyResource]:
+    """The log groups the trails deliver to (their `cloudWatchLogsGroupArn` came from them)."""
+    return unique(g for t in trails(args) for g in sources_of_type(t, "cloudWatchLogsGroupArn", LOG_GROUP))
+
+
+def documents_buckets(args: StackValidationArgs) -> list[PolicyResource]:
+    return classified_as(args, CASE_DOCUMENTS, S3_BUCKET)
+
+
+def session_preferences(args: StackValidationArgs) -> list[PolicyResource]:
+    return [d for d in of_type(args, SSM_DOCUMENT)
+            if d.props.get("documentType") == "Session" and d.props.get("name") == SESSION_PREFERENCES]
+
+
+def is_audit_key(resource: PolicyResource) -> bool:
+    return resource.resource_type == KMS_KEY and tag(resource, CLASSIFICATION_TAG) == AUDIT_LOGS
+
+
+def came_from_audit_key(resource: PolicyResource, prop: str) -> bool:
+    return bool(resource.props.get(prop)) and any(is_audit_key(k) for k in sources(resource, prop))
+
+
+# --- AUD-01 -------------------------------------------------------------------------------------------------------
+
+@resource_rule("AUD-01", TRAIL)
+def trail_covers_all_regions_with_validation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every trail is logging, records all regions and global service events, and signs digests of its log files.
+    Implemented by components/audit.py (AuditTrail)."""
+    for prop, default in TRAIL_COVERAGE.items():
+        value = args.props.get(prop, default)
+        if value is not True and not is_unknown(value):
+            violation(report, f"trail does not have {prop} on", path=prop, actual=value, expected="true")
+
+
+# --- AUD-02 -------------------------------------------------------------------------------------------------------
+
+@stack_rule("AUD-02")
+def trail_is_encrypted_with_the_audit_logs_key(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every trail encrypts its log files with the audit-logs customer-managed key of this stack.
+    Implemented by components/audit.py (AuditTrail) with the key of components/keys.py (KeyHierarchy)."""
+    for trail in trails(args):
+        if not came_from_audit_key(trail, "kmsKeyId"):
+            violation(report, "trail log files are not encrypted with the audit-logs key", path="kmsKeyId",
+                      actual=trail.props.get("kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
+                      urn=trail.urn)
+
+
+@stack_rule("AUD-02")
+def trail_delivers_to_a_log_group_of_this_stack(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every trail also delivers to a CloudWatch log group of this stack, through a delivery role of this stack.
+    Implemented by components/audit.py (AuditTrail log group and cloudwatch role)."""
+    for trail in trails(args):
+        for prop, type_ in (("cloudWatchLogsGroupArn", LOG_GROUP), ("cloudWatchLogsRoleArn", IAM_ROLE)):
+            if not trail.props.get(prop) or not sources_of_type(trail, prop, type_):
+                violation(report, "trail does not deliver to CloudWatch Logs through resources of this stack", path=prop,
+                          actual=trail.props.get(prop), expected=f"a value that came from a {type_} of this stack", urn=trail.urn)
+
+
+@stack_rule("AUD-02")
+def trail_log_group_is_encrypted_with_the_audit_logs_key(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The log group holding the trail's CloudWatch copy is encrypted with the audit-logs key, like the archive.
+    Implemented by components/audit.py (AuditTrail log group)."""
+    for group in trail_log_groups(args):
+        if not came_from_audit_key(group, "kmsKeyId"):
+            violation(report, "trail log group is not encrypted with the audit-logs key", path="kmsKeyId",
+                      actual=group.props.get("kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
+                      urn=group.urn)
+
+
+# --- AUD-03 -------------------------------------------------------------------------------------------------------
+
+def records_object_reads_and_writes(selectors: Any) -> bool:
+    """A basic event selector records reads and writes (readWriteType All, the default) of S3 objects."""
+    if is_unknown(selectors):
+        return True
+    for selector in as_list(selectors):
+        objects = [r for r in as_list(get(selector, "dataResources")) if get(r, "type") == S3_OBJECT_EVENTS and get(r, "values")]
+        if get(selector, "readWriteType", "All") == "All" and objects:
+            return True
+    return False
+
+
+@stack_rule("AUD-03")
+def case_document_access_is_recorded(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A trail records every read and write of objects in the case-documents bucket (S3 data events, readWriteType All).
+    Implemented by components/audit.py (AuditTrail event selector) for the bucket of components/documents.py."""
+    for bucket in documents_buckets(args):
+        recording = [t for t in trails(args) if any(s.urn == bucket.urn for s in sources(t, "eventSelectors"))]
+        if not any(records_object_reads_and_writes(t.props.get("eventSelectors")) for t in recording):
+            violation(report, "no trail records object reads and writes on the case-documents bucket", path="eventSelectors",
+                      actual=[t.props.get("eventSelectors") for t in recording],
+                      expected=f'a selector with readWriteType "All" and an {S3_OBJECT_EVENTS} data resource that came from this bucket',
+                      urn=bucket.urn)
+
+
+# --- AUD-04 -------------------------------------------------------------------------------------------------------
+
+def locks_by_default(retention: Any, modes: tuple[str, ...]) -> bool:
+    if is_unknown(retention):
+        return True
+    if not isinstance(retention, dict) or retention.get("mode") not in modes:
+        return False
+    return any(is_unknown(v) or (isinstance(v, (int, float)) and v > 0) for v in (retention.get("days"), retention.get("years")))
+
+
+@stack_rule("AUD-04")
+def audit_archive_locks_objects_by_default(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The audit archive has object lock on, with a default retention that is in COMPLIANCE mode in prod.
+    Implemented by components/audit.py (AuditTrail) through components/buckets.py (SecureBucket object lock)."""
+    for bucket in archive_buckets(args):
+        enabled = bucket.props.get("objectLockEnabled")
+        if enabled is not True and not is_unknown(enabled):
+            violation(report, "audit archive was created without object lock", path="objectLockEnabled", actual=enabled,
+                      expected="true", urn=bucket.urn)
+        modes = PROD_LOCK_MODES if is_prod(bucket) else LOCK_MODES
+        retentions = [get(c.props, "rule.defaultRetention") for c in consumers(args, bucket, BUCKET_OBJECT_LOCK, "bucket")]
+        if not any(locks_by_default(r, modes) for r in retentions):
+            violation(report, "audit archive has no default object-lock retention of the required mode",
+                      path="rule.defaultRetention", actual=retentions, expected=f"mode in {list(modes)} with days or years > 0",
+                      urn=bucket.urn)
+
+
+@stack_rule("AUD-04")
+def audit_archive_keeps_every_version(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The audit archive is versioned, so an overwritten or deleted log file survives as a locked version.
+    Implemented by components/buckets.py (SecureBucket versioning) for components/audit.py (AuditTrail)."""
+    for bucket in archive_buckets(args):
+        statuses = [get(v.props, "versioningConfiguration.status") for v in consumers(args, bucket, BUCKET_VERSIONING, "bucket")]
+        if not any(s == "Enabled" or is_unknown(s) for s in statuses):
+            violation(report, "audit archive is not versioned", path="versioningConfiguration.status", actual=statuses,
+                      expected='"Enabled"', urn=bucket.urn)
+
+
+def denied_to_everyone(doc: dict[str, Any]) -> list[str]:
+    """Actions of the unconditional Deny statements for every principal."""
+    return [str(action) for s in statements(doc)
+            if s.get("Effect") == "Deny" and is_anyone(s.get("Principal")) and not s.get("Condition")
+            for action in as_list(s.get("Action"))]
+
+
+@stack_rule("AUD-04")
+def audit_archive_policy_denies_evidence_destruction(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The audit archive's bucket policy denies everyone deleting log objects, their versions and the policy itself.
+    Implemented by components/audit.py (archive_policy_statements, DenyEvidenceDestruction)."""
+    for bucket in archive_buckets(args):
+        policies = consumers(args, bucket, BUCKET_POLICY, "bucket")
+        if any(is_unknown(p.props.get("policy")) for p in policies):
+            continue
+        denied = [a for p in policies for a in denied_to_everyone(document(p.props.get("policy")) or {})]
+        missing = [a for a in EVIDENCE_DESTRUCTION_ACTIONS if not covers(denied, a)]
+        if missing:
+            violation(report, "audit archive policy does not deny evidence destruction to everyone", path="policy.Statement",
+                      actual=sorted(set(denied)), expected=f'an unconditional Deny for Principal "*" of {missing}', urn=bucket.urn)
+
+
+# --- AUD-05 -------------------------------------------------------------------------------------------------------
+
+def logs_to_another_bucket(logging: PolicyResource, bucket: PolicyResource) -> bool:
+    targets = origin_buckets(logging, "targetBucket")
+    return bool(logging.props.get("targetBucket")) and bool(targets) and all(t.urn != bucket.urn for t in targets)
+
+
+@stack_rule("AUD-05")
+def evidence_buckets_log_requests_to_a_separate_bucket(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The case-documents bucket and the audit archive log every request (S3 server access logs) into another bucket.
+    Implemented by components/buckets.py (SecureBucket access logging into the AccessLogBucket)."""
+    for bucket in unique([*documents_buckets(args), *archive_buckets(args)]):
+        loggings = consumers(args, bucket, BUCKET_LOGGING, "bucket")
+        if not any(logs_to_another_bucket(logging, bucket) for logging in loggings):
+            violation(report, "bucket does not log requests into a separate bucket of this stack", path="targetBucket",
+                      actual=[logging.props.get("targetBucket") for logging in loggings],
+                      expected="a BucketLogging whose targetBucket came from another bucket of this stack", urn=bucket.urn)
+
+
+# --- AUD-06 -------------------------------------------------------------------------------------------------------
+
+def audit_log_groups(args: StackValidationArgs) -> list[PolicyResource]:
+    """The trail's log groups, the groups session transcripts go to, and every group classified audit-logs."""
+    session_groups = [g for d in session_preferences(args) for g in sources_of_type(d, "content", LOG_GROUP)]
+    return unique([*trail_log_groups(args), *session_groups, *classified_as(args, AUDIT_LOGS, LOG_GROUP)])
+
+
+@stack_rule("AUD-06")
+def audit_log_groups_meet_the_retention_floor(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Audit log groups keep events at least 365 days in prod and 90 days elsewhere (or never expire them).
+    Implemented by components/audit.py (AuditTrail log group) and components/app_tier.py (session log group)."""
+    for group in audit_log_groups(args):
+        floor = PROD_RETENTION_FLOOR_DAYS if is_prod(group) else RETENTION_FLOOR_DAYS
+        days = group.props.get("retentionInDays")
+        if not is_unknown(days) and days and days < floor:
+            violation(report, "audit log group expires events before the retention floor", path="retentionInDays",
+                      actual=days, expected=f">= {floor} (or 0: never expire)", urn=group.urn)
+
+
+def session_encryption(inputs: dict[str, Any]) -> dict[str, bool]:
+    """Which parts of a session are encrypted: the session itself (kmsKeyId), its CloudWatch and its S3 transcript."""
+    return {"kmsKeyId": bool(inputs.get("kmsKeyId")), "cloudWatchEncryptionEnabled": inputs.get("cloudWatchEncryptionEnabled") is True,
+            "s3EncryptionEnabled": inputs.get("s3EncryptionEnabled") is True or not inputs.get("s3BucketName")}
+
+
+@stack_rule("AUD-06")
+def admin_sessions_are_encrypted_and_recorded(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Session Manager preferences encrypt every admin session and stream its transcript to a log group of this stack.
+    Implemented by components/app_tier.py (ApplicationTier Session Manager preferences)."""
+    documents = session_preferences(args)
+    if not documents and of_type(args, *COMPUTE):
+        violation(report, "instances are managed without Session Manager preferences", path="name", actual=None,
+                  expected=f'a Session document named "{SESSION_PREFERENCES}"')
+    for doc in documents:
+        inputs = get(document(doc.props.get("content")) or {}, "inputs")  # None while the content is unknown
+        encryption = session_encryption(inputs) if isinstance(inputs, dict) else {}
+        if not all(encryption.values()):
+            violation(report, "admin sessions or their transcripts are not encrypted", path="content.inputs", actual=encryption,
+                      expected="every one true", urn=doc.urn)
+        group_name = get(inputs or {}, "cloudWatchLogGroupName")
+        if not sources_of_type(doc, "content", LOG_GROUP) or (inputs is not None and not group_name):
+            violation(report, "admin session transcripts are not sent to a log group of this stack",
+                      path="content.inputs.cloudWatchLogGroupName", actual=group_name, expected=f"the name of a {LOG_GROUP} of this stack",
+                      urn=doc.urn)

@@ -1,0 +1,722 @@
+"""Identity and access rules (IAM-*): the generated IAM equals the role matrix, people assume roles only with recent
+MFA, one boundary caps every matrix role, segregation of duties holds in IAM itself, only break-glass administers
+the account, and the account's and the application's sign-in settings are strict.
+
+What the rules expect comes from `policies/role-matrix.yaml` (through `caseshield.role_matrix.load()`), never from
+the program. A matrix role is found under the RoleMatrix component by its logical name: the component's own name, a
+dash and the matrix role (`caseshield-roles-partner`), which is the component's naming, not an id shared between
+resources. Inline policies, attachments and boundaries belong to a role through property dependencies or their
+parent; values not known until the update (policies built from other resources' ARNs) are judged once known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from caseshield.role_matrix import Constraint, RoleMatrix, load
+from policies.rules import resource_rule, stack_rule
+from policies.rules._support import (
+    CLASSIFICATION_TAG,
+    ancestors,
+    as_list,
+    belonging_to,
+    conditions,
+    covers,
+    document,
+    expect,
+    is_anyone,
+    is_prod,
+    is_unknown,
+    of_type,
+    reveal,
+    sources,
+    sources_of_type,
+    statements,
+    tag,
+    unique,
+    unknown_along,
+    violation,
+)
+
+ROLE_MATRIX = "caseshield:identity:RoleMatrix"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ROLE_POLICY_ATTACHMENTS = "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+PASSWORD_POLICY = "aws:iam/accountPasswordPolicy:AccountPasswordPolicy"
+ACCESS_ANALYZER = "aws:accessanalyzer/analyzer:Analyzer"
+USER_POOL = "aws:cognito/userPool:UserPool"
+# Standing credentials of IAM users: none may exist, people and pipelines use roles with short sessions.
+LONG_LIVED_CREDENTIALS = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:iam/userLoginProfile:UserLoginProfile",
+                          "aws:iam/serviceSpecificCredential:ServiceSpecificCredential",
+                          "aws:iam/signingCertificate:SigningCertificate", "aws:iam/sshKey:SshKey")
+
+# What holding a data class implies besides the matrix's actions: using the class's key (writers also encrypt) and,
+# for a class stored in a database, logging in as the level's database user.
+KEY_READ_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+KEY_WRITE_USE = (*KEY_READ_USE, "kms:Encrypt")
+DATABASE_LOGIN = "rds-db:connect"
+# What a role without data access (key administrators, the deployer) must be denied on every key.
+KEY_CRYPTO = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+# Reading a class's content needs its key: roles kept from a class are also denied decrypting with it.
+CONTENT_KEY_ACTION = "kms:Decrypt"
+# Actions that read a resource's configuration, not the content of its data class (deploy tooling reads them back).
+CONFIGURATION_VERBS = ("Describe", "List")
+# Actions that change nothing: what an auditor may hold. Decrypting and generating a data key return key material
+# and change no resource (readers of encrypted evidence need them).
+READ_VERBS = ("Get", "List", "Describe", "Lookup", "Filter", "Search")
+READ_KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
+# AWS managed policies that only read (job-function and security-audit policies).
+READ_ONLY_MANAGED_POLICIES = ("SecurityAudit", "ViewOnlyAccess", "ReadOnlyAccess")
+ADMINISTRATOR_POLICY = "AdministratorAccess"
+AWS_MANAGED_MARK = ":iam::aws:policy/"
+WILDCARD = re.compile(r"[*?]")
+
+# Condition keys (IAM compares keys case-insensitively; `conditions()` lower-cases them).
+MFA_PRESENT = "aws:multifactorauthpresent"
+MFA_AGE = "aws:multifactorauthage"
+EXTERNAL_ID = "sts:externalid"
+AGE_OPERATORS = ("NumericLessThan", "NumericLessThanEquals")
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+OIDC_AUDIENCE = "sts.amazonaws.com"
+
+BOUNDARY_REMOVAL = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+# IAM's default session is one hour; vendor sessions may last at most four.
+DEFAULT_SESSION_SECONDS = 3600
+VENDOR_MAX_SESSION_SECONDS = 4 * 3600
+PASSWORD_MIN_LENGTH = 14
+PASSWORD_REUSE_PREVENTION = 24
+PASSWORD_MAX_AGE_DAYS = 90
+PASSWORD_CHARACTER_CLASSES = ("requireUppercaseCharacters", "requireLowercaseCharacters", "requireNumbers", "requireSymbols")
+# Analyzers that report resource policies granting access from outside the zone of trust (the unused-access kinds do not).
+EXTERNAL_ACCESS_ANALYZERS = ("ACCOUNT", "ORGANIZATION")
+USER_POOL_CHARACTER_CLASSES = ("requireUppercase", "requireLowercase", "requireNumbers", "requireSymbols")
+# An invitation's temporary password is a credential nobody chose: it lapses after a day.
+TEMPORARY_PASSWORD_MAX_DAYS = 1
+
+
+# --- the matrix's roles and what belongs to them --------------------------------------------------------------------
+
+def matrix_roles(args: StackValidationArgs) -> dict[str, PolicyResource]:
+    """The roles under the RoleMatrix component, by the matrix role their logical name ends with."""
+    found: dict[str, PolicyResource] = {}
+    for component in of_type(args, ROLE_MATRIX):
+        for role in of_type(args, ROLE):
+            if any(a.urn == component.urn for a in ancestors(role)):
+                found[role.name.removeprefix(f"{component.name}-")] = role
+    return found
+
+
+def roles_trusted_as(args: StackValidationArgs, matrix: RoleMatrix, trust: str) -> list[PolicyResource]:
+    """The matrix's roles of one trust kind (human, oidc, vendor), as the stack has them."""
+    return [role for name, role in sorted(matrix_roles(args).items())
+            if name in matrix.roles and matrix.roles[name].trust == trust]
+
+
+def parsed(value: Any) -> list[dict[str, Any]] | None:
+    """The statements of a JSON policy value; None while it is not known."""
+    value = reveal(value)
+    return None if is_unknown(value) else statements(document(value))
+
+
+@dataclass(frozen=True)
+class Document:
+    """One identity policy of a role: the resource and input holding it, and its statements (None while unknown)."""
+
+    holder: PolicyResource
+    prop: str
+    path: str
+    statements: list[dict[str, Any]] | None
+
+    @property
+    def name(self) -> Any:
+        return self.holder.props.get("name") if self.holder.resource_type == ROLE_POLICY else None
+
+    def derived_from_class(self, data_class: str) -> bool:
+        """Whether the document was built from a resource of `data_class` (its ARNs flowed into it)."""
+        return any(tag(s, CLASSIFICATION_TAG) == data_class for s in sources(self.holder, self.prop))
+
+
+def inline_documents(args: StackValidationArgs, role: PolicyResource) -> list[Document]:
+    """The role's inline policies: its RolePolicy resources and its own `inlinePolicies`."""
+    found = [Document(p, "policy", "policy", parsed(p.props.get("policy"))) for p in belonging_to(args, role, ROLE_POLICY, "role")]
+    inline = reveal(role.props.get("inlinePolicies"))
+    if is_unknown(inline):
+        return [*found, Document(role, "inlinePolicies", "inlinePolicies", None)]
+    return found + [Document(role, "inlinePolicies", f"inlinePolicies.{i}.policy", parsed(entry.get("policy")))
+                    for i, entry in enumerate(as_list(inline)) if isinstance(entry, Mapping)]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One managed policy attached to a role: the resource and input naming it, and its ARN."""
+
+    holder: PolicyResource
+    prop: str
+    arn: Any
+
+    @property
+    def aws_managed_name(self) -> str | None:
+        """`AdministratorAccess` for `arn:aws:iam::aws:policy/AdministratorAccess`; None for other policies."""
+        if isinstance(self.arn, str) and AWS_MANAGED_MARK in self.arn:
+            return self.arn.rsplit("/", 1)[-1]
+        return None
+
+    def customer_documents(self) -> list[Document]:
+        """The policies of this stack the ARN came from (customer-managed policies)."""
+        return [Document(p, "policy", "policy", parsed(p.props.get("policy")))
+                for p in sources_of_type(self.holder, self.prop, MANAGED_POLICY)]
+
+
+def attachments(args: StackValidationArgs, role: PolicyResource) -> list[Attachment]:
+    """Every managed policy attached to the role, by any of the ways IAM resources attach one."""
+    found = [Attachment(a, "policyArn", a.props.get("policyArn")) for a in belonging_to(args, role, ROLE_POLICY_ATTACHMENT, "role")]
+    found += [Attachment(a, "policyArn", a.props.get("policyArn")) for a in belonging_to(args, role, POLICY_ATTACHMENT, "roles")]
+    listed = [(a, "policyArns") for a in belonging_to(args, role, ROLE_POLICY_ATTACHMENTS, "roleName")]
+    for holder, prop in [*listed, (role, "managedPolicyArns")]:
+        found += [Attachment(holder, prop, arn) for arn in as_list(reveal(holder.props.get(prop)))]
+    return found
+
+
+def boundary_policies(args: StackValidationArgs) -> list[PolicyResource]:
+    """The policies the matrix roles' permissions boundaries came from."""
+    return unique(p for role in matrix_roles(args).values() for p in sources_of_type(role, "permissionsBoundary", MANAGED_POLICY))
+
+
+def constraints(matrix: RoleMatrix, rule: str) -> list[Constraint]:
+    return [c for c in matrix.constraints if c.rule == rule]
+
+
+# --- statements ------------------------------------------------------------------------------------------------------
+
+def grants(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether an Allow statement grants `action` (through Action, or through a NotAction that leaves it out)."""
+    if statement.get("Effect") != "Allow":
+        return False
+    if "NotAction" in statement:
+        return not covers(statement["NotAction"], action)
+    return covers(statement.get("Action"), action)
+
+
+def denies(statement: Mapping[str, Any], action: str) -> bool:
+    """Whether a statement is an unconditional Deny of `action`."""
+    if statement.get("Effect") != "Deny" or statement.get("Condition"):
+        return False
+    if "NotAction" in statement:
+        return not covers(statement["NotAction"], action)
+    return covers(statement.get("Action"), action)
+
+
+def on_every_resource(statement: Mapping[str, Any]) -> bool:
+    return "*" in as_list(statement.get("Resource")) or "NotResource" in statement
+
+
+def allowed_patterns(found: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The action patterns Allow statements name; a NotAction Allow counts as `*` (all but what it lists)."""
+    patterns: list[str] = []
+    for s in found:
+        if s.get("Effect") == "Allow":
+            patterns += ["*"] if "NotAction" in s else [str(p) for p in as_list(s.get("Action"))]
+    return patterns
+
+
+def denied_sids(found: Iterable[Mapping[str, Any]]) -> list[Any]:
+    return [s.get("Sid") for s in found if s.get("Effect") == "Deny"]
+
+
+def is_service_wide(pattern: str) -> bool:
+    return pattern == "*" or pattern.endswith(":*")
+
+
+def verb(action: str) -> str:
+    return action.split(":", 1)[-1]
+
+
+def data_actions(matrix: RoleMatrix) -> list[str]:
+    """Every action the matrix grants on some data class, at some level."""
+    return sorted({a for dc in matrix.actions for a in matrix.actions_for(dc, "manage")})
+
+
+def data_grants(found: Iterable[Mapping[str, Any]], matrix: RoleMatrix, *, service_admin: bool = False) -> list[str]:
+    """The matrix's data-class actions that Allow statements grant, literally or through a wildcard.
+
+    With `service_admin` (a role the matrix says deploys infrastructure), whole-service wildcards (`s3:*`) are its
+    deploy grant, not a data permission: what keeps a deployer from content is IAM-04's explicit denies."""
+    universe = data_actions(matrix)
+    granted: set[str] = set()
+    for s in found:
+        if s.get("Effect") != "Allow":
+            continue
+        if "NotAction" in s:
+            granted.update(a for a in universe if grants(s, a))
+            continue
+        for pattern in as_list(s.get("Action")):
+            if not (service_admin and is_service_wide(str(pattern))):
+                granted.update(a for a in universe if covers(pattern, a))
+    return sorted(granted)
+
+
+def trust_kinds(found: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Who a trust policy lets in, in the matrix's terms: `oidc` (a federated web identity), `vendor` (an account
+    that must present an ExternalId), `human` (an account's principals), or `service`/`anyone`."""
+    kinds: set[str] = set()
+    for s in found:
+        if s.get("Effect") != "Allow":
+            continue
+        principal = s.get("Principal")
+        if isinstance(principal, Mapping) and principal.get("Federated"):
+            kinds.add("oidc")
+        elif isinstance(principal, Mapping) and principal.get("Service"):
+            kinds.add("service")
+        elif is_anyone(principal):
+            kinds.add("anyone")
+        elif any(key == EXTERNAL_ID for _, key, _ in conditions(s)):
+            kinds.add("vendor")
+        else:
+            kinds.add("human")
+    return kinds
+
+
+def number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def at_least(minimum: float) -> Callable[[Any], bool]:
+    return lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v >= minimum
+
+
+def between(low: float, high: float) -> Callable[[Any], bool]:
+    return lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and low <= v <= high
+
+
+def require(report: ReportViolation, resource: ResourceValidationArgs | PolicyResource, path: str, accepted: Any, *,
+            expected: str) -> None:
+    """`expect`, also waiting when an object on the way to the value is not known yet."""
+    if not unknown_along(resource.props, path):
+        expect(report, resource, path, accepted, expected=expected)
+
+
+def tested(statement: Mapping[str, Any], operators: Iterable[str], key_matches: Callable[[str], bool],
+           values_ok: Callable[[list[Any]], bool]) -> bool:
+    """Whether the statement's Condition has a test with one of `operators` on a matching key whose values pass."""
+    return any(op in operators and key_matches(key) and values and values_ok(values) for op, key, values in conditions(statement))
+
+
+# --- IAM-01 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-01")
+def stack_has_exactly_the_matrix_roles(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The RoleMatrix component creates exactly the role matrix's roles: none missing, none added by hand.
+    Implemented by components/identity.py (RoleMatrixRoles)."""
+    matrix = load()
+    components = of_type(args, ROLE_MATRIX)
+    if not components:
+        violation(report, "no RoleMatrix component: the stack's IAM roles are not generated from the role matrix",
+                  path="type", actual=None, expected=ROLE_MATRIX)
+        return
+    found = matrix_roles(args)
+    for name in sorted(set(matrix.roles) - set(found)):
+        violation(report, f"matrix role {name} has no IAM role", path="name", actual=None,
+                  expected=f"a role {components[0].name}-{name} under the RoleMatrix component", urn=components[0].urn)
+    for name in sorted(set(found) - set(matrix.roles)):
+        violation(report, f"{found[name].name} is not a role of the matrix", path="name", actual=name,
+                  expected=f"one of {', '.join(sorted(matrix.roles))}", urn=found[name].urn)
+
+
+@stack_rule("IAM-01")
+def roles_are_trusted_as_the_matrix_says(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each matrix role's trust policy lets in only the kind of principal the matrix names (human, oidc or vendor).
+    Implemented by components/identity.py (RoleMatrixRoles._trust_policy)."""
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        found = parsed(role.props.get("assumeRolePolicy"))
+        if name not in matrix.roles or found is None:
+            continue
+        kinds = sorted(trust_kinds(found))
+        if kinds != [matrix.roles[name].trust]:
+            violation(report, f"{role.name}: trust policy does not admit what the matrix says", path="assumeRolePolicy",
+                      actual=kinds, expected=f"only {matrix.roles[name].trust} principals", urn=role.urn)
+
+
+@stack_rule("IAM-01")
+def role_data_permissions_equal_the_matrix(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each matrix role's inline policies grant exactly the matrix's actions for the data classes it holds, and none for others.
+    Implemented by components/identity.py (RoleMatrixRoles._permissions, data_class_statements)."""
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        spec = matrix.roles.get(name)
+        if spec is None:
+            continue
+        documents = inline_documents(args, role)
+        for data_class in sorted(set(spec.data) - {d.name for d in documents}):
+            violation(report, f"{role.name}: no inline policy grants {data_class}, which the matrix gives it at "
+                      f"{spec.data[data_class]} level", path="name", actual=sorted(str(d.name) for d in documents),
+                      expected=f"a RolePolicy named {data_class}", urn=role.urn)
+        for d in documents:
+            if d.statements is None:
+                continue
+            if d.name in matrix.actions:
+                check_data_class_policy(report, matrix, d, spec.data.get(d.name))
+                continue
+            extra = data_grants(d.statements, matrix, service_admin=spec.deploys_infrastructure)
+            if extra:
+                violation(report, f"{role.name}: {d.name or d.path} grants data-class actions outside the role's data-class "
+                          "policies", path=d.path, actual=extra, expected="no data-class action", urn=d.holder.urn)
+
+
+def check_data_class_policy(report: ReportViolation, matrix: RoleMatrix, d: Document, level: str | None) -> None:
+    """A data-class policy grants the level's actions, its key and (for a database) its login; nothing else."""
+    if level is None:
+        violation(report, f"{d.holder.name}: grants {d.name}, which the matrix does not give the role", path="name",
+                  actual=d.name, expected="a data class the role holds", urn=d.holder.urn)
+        return
+    assert d.statements is not None
+    expected = matrix.actions_for(d.name, level)
+    login = [DATABASE_LOGIN] if sources_of_type(d.holder, d.prop, RDS_INSTANCE) else []
+    allowed = {a.lower() for a in [*expected, *(KEY_READ_USE if level == "read" else KEY_WRITE_USE), *login]}
+    extra = [p for p in allowed_patterns(d.statements) if p.lower() not in allowed]
+    if extra:
+        violation(report, f"{d.holder.name}: grants actions the matrix does not give {level} on {d.name}", path=d.path,
+                  actual=extra, expected=f"only {', '.join(expected)} (and the class's key use)", urn=d.holder.urn)
+    missing = [a for a in expected if not any(grants(s, a) for s in d.statements)]
+    if missing:
+        violation(report, f"{d.holder.name}: lacks actions the matrix gives {level} on {d.name}", path=d.path,
+                  actual=missing, expected="every action of the level granted", urn=d.holder.urn)
+
+
+# --- IAM-02 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-02")
+def human_roles_require_recent_mfa(args: StackValidationArgs, report: ReportViolation) -> None:
+    """People assume a human role only with MFA that is present and no older than the matrix's maximum age.
+    Implemented by components/identity.py (human_trust)."""
+    matrix = load()
+    max_age = matrix.mfa_max_age_seconds
+    for role in roles_trusted_as(args, matrix, "human"):
+        for index, s in enumerate(parsed(role.props.get("assumeRolePolicy")) or []):
+            if s.get("Effect") != "Allow":
+                continue
+            path = f"assumeRolePolicy.Statement.{index}.Condition"
+            if not tested(s, ("Bool",), MFA_PRESENT.__eq__, lambda vs: all(str(v).lower() == "true" for v in vs)):
+                violation(report, f"{role.name}: may be assumed without MFA", path=path, actual=s.get("Condition"),
+                          expected='Bool aws:MultiFactorAuthPresent "true"', urn=role.urn)
+            if not tested(s, AGE_OPERATORS, MFA_AGE.__eq__, lambda vs: all((n := number(v)) is not None and n <= max_age for v in vs)):
+                violation(report, f"{role.name}: accepts MFA of any age", path=path, actual=s.get("Condition"),
+                          expected=f"NumericLessThanEquals aws:MultiFactorAuthAge <= {max_age}", urn=role.urn)
+
+
+# --- IAM-03 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-03")
+def matrix_roles_carry_the_permissions_boundary(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every matrix role has a permissions boundary, and it is the one boundary policy of this stack.
+    Implemented by components/identity.py (RoleMatrixRoles.boundary, boundary_document)."""
+    for role in matrix_roles(args).values():
+        if not role.props.get("permissionsBoundary"):
+            violation(report, f"{role.name}: has no permissions boundary", path="permissionsBoundary", actual=None,
+                      expected="the boundary policy's ARN", urn=role.urn)
+        elif not sources_of_type(role, "permissionsBoundary", MANAGED_POLICY):
+            violation(report, f"{role.name}: its boundary is not a policy of this stack", path="permissionsBoundary",
+                      actual=role.props.get("permissionsBoundary"), expected="the ARN of the stack's boundary policy", urn=role.urn)
+    found = boundary_policies(args)
+    if len(found) > 1:
+        violation(report, "matrix roles are capped by different boundaries", path="permissionsBoundary",
+                  actual=sorted(p.name for p in found), expected="one boundary policy for every matrix role")
+
+
+@stack_rule("IAM-03")
+def permissions_boundary_denies_its_own_removal(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The boundary denies deleting or replacing a role's boundary, so no capped role can shed it.
+    Implemented by components/identity.py (guardrail_statements, BoundaryStaysOnMatrixRoles)."""
+    for boundary in boundary_policies(args):
+        found = parsed(boundary.props.get("policy"))
+        missing = [a for a in BOUNDARY_REMOVAL if found is not None and not any(denies(s, a) for s in found)]
+        if missing:
+            violation(report, f"{boundary.name}: roles it caps may remove or replace it", path="policy",
+                      actual=denied_sids(found or []), expected=f"an unconditional Deny of {', '.join(missing)}", urn=boundary.urn)
+
+
+# --- IAM-04 ----------------------------------------------------------------------------------------------------------
+
+def undenied(documents: list[Document], actions: Iterable[str], applies: Callable[[Document, Mapping[str, Any]], bool]) -> list[str]:
+    """The actions no unconditional Deny of the documents covers (only statements `applies` accepts count); none
+    while some document is not known (the deny may be in it)."""
+    if any(d.statements is None for d in documents):
+        return []
+    return [a for a in actions if not any(denies(s, a) and applies(d, s) for d in documents for s in d.statements or [])]
+
+
+@stack_rule("IAM-04")
+def roles_without_data_are_denied_key_use(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Roles the matrix keeps from all data (key administrators, the deployer) are explicitly denied using any key.
+    Implemented by components/identity.py (segregation_statements, key_administration_statements).
+
+    Key policies can grant a role directly, so only an explicit Deny in the role's own policies holds."""
+    matrix = load()
+    roles = matrix_roles(args)
+    for c in constraints(matrix, "no_data_access"):
+        for role in (roles[n] for n in c.roles if n in roles):
+            documents = inline_documents(args, role)
+            missing = undenied(documents, KEY_CRYPTO, lambda _d, s: on_every_resource(s))
+            if missing:
+                violation(report, f"{role.name}: {c.id}: not explicitly denied {', '.join(missing)} on every key",
+                          path="policy", actual=denied_sids(s for d in documents for s in d.statements or []),
+                          expected=f'an unconditional Deny of {", ".join(KEY_CRYPTO)} on "*"', urn=role.urn)
+
+
+def content_actions(matrix: RoleMatrix, data_class: str) -> list[str]:
+    """The class's matrix actions that touch content (not Describe*/List* configuration reads), and decrypting."""
+    return [*(a for a in matrix.actions_for(data_class, "manage") if not verb(a).startswith(CONFIGURATION_VERBS)), CONTENT_KEY_ACTION]
+
+
+def on_class_resources(data_class: str) -> Callable[[Document, Mapping[str, Any]], bool]:
+    """Whether a statement applies to the class's resources: on "*", or in a document built from the class's resources."""
+    return lambda d, s: on_every_resource(s) or d.derived_from_class(data_class)
+
+
+@stack_rule("IAM-04")
+def excluded_roles_are_denied_case_content(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Roles a constraint keeps from data classes (CI, vendor, IT operations) are explicitly denied their content.
+    Implemented by components/identity.py (segregation_statements, content_denies).
+
+    Managed policies and resource policies can grant what inline policies do not, so an explicit Deny built from the
+    class's own resources (or on "*") must cover every content action and decrypting with the class's key."""
+    matrix = load()
+    roles = matrix_roles(args)
+    for c in constraints(matrix, "no_access_to"):
+        for role in (roles[n] for n in c.roles if n in roles):
+            documents = inline_documents(args, role)
+            for data_class in c.data_classes:
+                missing = undenied(documents, content_actions(matrix, data_class), on_class_resources(data_class))
+                if missing:
+                    violation(report, f"{role.name}: {c.id}: {data_class} content is not explicitly denied", path="policy",
+                              actual=missing, expected=f"an unconditional Deny on the {data_class} resources", urn=role.urn)
+
+
+def is_read_action(pattern: str) -> bool:
+    """Whether an action pattern can only name actions that change nothing (`s3:Get*` yes, `s3:*` no)."""
+    return pattern in READ_KEY_USE or verb(pattern).startswith(READ_VERBS)
+
+
+@stack_rule("IAM-04")
+def auditors_hold_only_read_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Read-only roles (the security auditor) hold no action that changes anything, inline or through managed policies.
+    Implemented by components/identity.py (RoleMatrixRoles._permissions) and the matrix's managed_policies."""
+    matrix = load()
+    roles = matrix_roles(args)
+    for c in constraints(matrix, "read_only"):
+        for role in (roles[n] for n in c.roles if n in roles):
+            for a in attachments(args, role):
+                documents = a.customer_documents()
+                if not documents and not is_unknown(a.arn) and a.aws_managed_name not in READ_ONLY_MANAGED_POLICIES:
+                    violation(report, f"{role.name}: {c.id}: holds a managed policy not known to be read-only", path=a.prop,
+                              actual=a.arn, expected=f"one of {', '.join(READ_ONLY_MANAGED_POLICIES)}", urn=a.holder.urn)
+                for d in documents:
+                    report_writes(report, role, c, d)
+            for d in inline_documents(args, role):
+                report_writes(report, role, c, d)
+
+
+def report_writes(report: ReportViolation, role: PolicyResource, c: Constraint, d: Document) -> None:
+    writes = [p for p in allowed_patterns(d.statements or []) if not is_read_action(p)]
+    if writes:
+        violation(report, f"{role.name}: {c.id}: {d.name or d.holder.name} allows actions that change things", path=d.path,
+                  actual=writes, expected=f"only {', '.join(READ_VERBS)} actions", urn=d.holder.urn)
+
+
+# --- IAM-05 ----------------------------------------------------------------------------------------------------------
+
+def grants_everything(statement: Mapping[str, Any]) -> bool:
+    """An Allow of every action (`*`, `*:*`, or all but a NotAction list) on every resource."""
+    every = "NotAction" in statement or any(p in ("*", "*:*") for p in as_list(statement.get("Action")))
+    return statement.get("Effect") == "Allow" and every and on_every_resource(statement)
+
+
+@stack_rule("IAM-05")
+def only_break_glass_holds_administrator_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No role but the matrix's administrator (break-glass) holds AdministratorAccess or an Allow of * on *.
+    Implemented by components/identity.py (managed_policy_names) and every component that creates a role."""
+    matrix = load()
+    roles = matrix_roles(args)
+    allowed = {roles[r.name].urn for r in matrix.roles.values() if r.administrator and r.name in roles}
+    for role in of_type(args, ROLE):
+        if role.urn in allowed:
+            continue
+        documents = inline_documents(args, role)
+        for a in attachments(args, role):
+            if a.aws_managed_name == ADMINISTRATOR_POLICY:
+                violation(report, f"{role.name}: has AdministratorAccess attached", path=a.prop, actual=a.arn,
+                          expected="no administrator policy outside break-glass", urn=a.holder.urn)
+            documents += a.customer_documents()
+        for d in documents:
+            for index, s in enumerate(d.statements or []):
+                if grants_everything(s):
+                    violation(report, f"{role.name}: {d.holder.name} allows every action on every resource",
+                              path=f"{d.path}.Statement.{index}", actual=s.get("Action", s.get("NotAction")),
+                              expected="no administrator statement outside break-glass", urn=d.holder.urn)
+
+
+# --- IAM-06 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-06")
+def account_password_policy_is_strict(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The account has a password policy of 14+ characters of every class, no reuse of 24, and a 90-day maximum age.
+    Implemented by components/identity.py (AccountGuardrails.password_policy)."""
+    found = of_type(args, PASSWORD_POLICY)
+    if not found:
+        violation(report, "no account password policy: IAM users would get AWS's weak default", path="type", actual=None,
+                  expected=PASSWORD_POLICY)
+    for policy in found:
+        require(report, policy, "minimumPasswordLength", at_least(PASSWORD_MIN_LENGTH), expected=f">= {PASSWORD_MIN_LENGTH}")
+        for flag in PASSWORD_CHARACTER_CLASSES:
+            require(report, policy, flag, (True,), expected="true")
+        require(report, policy, "passwordReusePrevention", at_least(PASSWORD_REUSE_PREVENTION),
+               expected=f">= {PASSWORD_REUSE_PREVENTION}")
+        require(report, policy, "maxPasswordAge", between(1, PASSWORD_MAX_AGE_DAYS), expected=f"1-{PASSWORD_MAX_AGE_DAYS} days")
+
+
+# --- IAM-07 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-07")
+def vendor_sessions_are_short(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Vendor roles' sessions last at most four hours.
+    Implemented by components/identity.py (RoleMatrixRoles._role, vendorSessionHours)."""
+    for role in roles_trusted_as(args, load(), "vendor"):
+        require(report, role, "maxSessionDuration", lambda v: v is None or between(DEFAULT_SESSION_SECONDS, VENDOR_MAX_SESSION_SECONDS)(v),
+               expected=f"<= {VENDOR_MAX_SESSION_SECONDS} seconds")
+
+
+@stack_rule("IAM-07")
+def vendor_trust_requires_an_external_id(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Vendor roles admit the vendor only with an exact sts:ExternalId (StringEquals, no wildcard).
+    Implemented by components/identity.py (vendor_trust); SEC-01 proves the ExternalId is generated."""
+    for role in roles_trusted_as(args, load(), "vendor"):
+        for index, s in enumerate(parsed(role.props.get("assumeRolePolicy")) or []):
+            exact = tested(s, ("StringEquals",), EXTERNAL_ID.__eq__,
+                           lambda vs: all(isinstance(v, str) and v and not WILDCARD.search(v) for v in vs))
+            if s.get("Effect") == "Allow" and not exact:
+                # The ExternalId is a secret: the evidence names the tests, never their values.
+                violation(report, f"{role.name}: the vendor may assume it without our exact ExternalId",
+                          path=f"assumeRolePolicy.Statement.{index}.Condition", actual=[f"{o} {k}" for o, k, _ in conditions(s)],
+                          expected="StringEquals sts:ExternalId <generated value>", urn=role.urn)
+
+
+# --- IAM-08 ----------------------------------------------------------------------------------------------------------
+
+@resource_rule("IAM-08", ROLE)
+def ci_trust_pins_one_oidc_subject(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Web-identity trust names one exact OIDC subject (StringEquals `:sub`, no wildcard) and the STS audience.
+    Implemented by components/identity.py (oidc_trust, ciOidcSubject)."""
+    for index, s in enumerate(parsed(args.props.get("assumeRolePolicy")) or []):
+        principal = s.get("Principal")
+        if not (isinstance(principal, Mapping) and principal.get("Federated") and grants(s, WEB_IDENTITY)):
+            continue
+        path = f"assumeRolePolicy.Statement.{index}.Condition"
+        if not tested(s, ("StringEquals",), lambda k: k.endswith(":sub"),
+                      lambda vs: all(isinstance(v, str) and v and not WILDCARD.search(v) for v in vs)):
+            violation(report, "CI trust admits more than one exact OIDC subject", path=path, actual=s.get("Condition"),
+                      expected="StringEquals <issuer>:sub <one repository and environment>")
+        if not tested(s, ("StringEquals",), lambda k: k.endswith(":aud"), lambda vs: [str(v) for v in vs] == [OIDC_AUDIENCE]):
+            violation(report, "CI trust does not require the STS audience", path=path, actual=s.get("Condition"),
+                      expected=f"StringEquals <issuer>:aud {OIDC_AUDIENCE}")
+
+
+@stack_rule("IAM-08")
+def no_long_lived_iam_credentials(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The stack creates no IAM user, access key, login profile or other standing credential.
+    Implemented by components/identity.py (roles only; the boundary also denies creating them)."""
+    for resource in of_type(args, *LONG_LIVED_CREDENTIALS):
+        violation(report, f"{resource.name}: a standing IAM credential", path="type", actual=resource.resource_type,
+                  expected="roles assumed with MFA, OIDC or an ExternalId", urn=resource.urn)
+
+
+# --- IAM-09 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-09")
+def access_analyzer_watches_the_account(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An IAM Access Analyzer reports resource policies that grant access from outside the account.
+    Implemented by components/identity.py (AccountGuardrails.access_analyzer)."""
+    analyzers = of_type(args, ACCESS_ANALYZER)
+    kinds = [a.props.get("type", "ACCOUNT") for a in analyzers]
+    if not any(k in EXTERNAL_ACCESS_ANALYZERS or is_unknown(k) for k in kinds):
+        violation(report, "no IAM Access Analyzer watches for external access", path="type", actual=kinds,
+                  expected=f"an analyzer of type {' or '.join(EXTERNAL_ACCESS_ANALYZERS)}")
+
+
+# --- IAM-10 ----------------------------------------------------------------------------------------------------------
+
+@resource_rule("IAM-10", USER_POOL)
+def user_pool_requires_totp_mfa(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every application sign-in needs a TOTP second factor (MFA ON, software tokens enabled).
+    Implemented by components/user_directory.py (UserDirectory._user_pool)."""
+    require(report, args, "mfaConfiguration", ("ON",), expected="ON")
+    require(report, args, "softwareTokenMfaConfiguration.enabled", (True,), expected="true")
+
+
+@resource_rule("IAM-10", USER_POOL)
+def user_pool_enforces_threat_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Threat protection blocks risky sign-ins and compromised credentials (advanced security ENFORCED).
+    Implemented by components/user_directory.py (UserDirectory._user_pool)."""
+    require(report, args, "userPoolAddOns.advancedSecurityMode", ("ENFORCED",), expected="ENFORCED")
+
+
+@resource_rule("IAM-10", USER_POOL)
+def user_pool_admits_only_invited_users(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Only administrators create accounts: nobody signs themselves up to the case-management system.
+    Implemented by components/user_directory.py (UserDirectory._user_pool)."""
+    require(report, args, "adminCreateUserConfig.allowAdminCreateUserOnly", (True,), expected="true")
+
+
+@resource_rule("IAM-10", USER_POOL)
+def user_pool_passwords_are_strong(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Application passwords have 14+ characters of every class, no reuse of 24, and invitations lapse in a day.
+    Implemented by components/user_directory.py (UserDirectory._user_pool, PASSWORD_*)."""
+    require(report, args, "passwordPolicy.minimumLength", at_least(PASSWORD_MIN_LENGTH), expected=f">= {PASSWORD_MIN_LENGTH}")
+    for flag in USER_POOL_CHARACTER_CLASSES:
+        require(report, args, f"passwordPolicy.{flag}", (True,), expected="true")
+    require(report, args, "passwordPolicy.passwordHistorySize", at_least(PASSWORD_REUSE_PREVENTION),
+           expected=f">= {PASSWORD_REUSE_PREVENTION}")
+    require(report, args, "passwordPolicy.temporaryPasswordValidityDays", between(1, TEMPORARY_PASSWORD_MAX_DAYS),
+           expected=f"<= {TEMPORARY_PASSWORD_MAX_DAYS} day")
+
+
+@resource_rule("IAM-10", USER_POOL)
+def user_pool_is_deletion_protected_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """In prod the user pool (every account and its MFA enrolment) refuses deletion.
+    Implemented by components/user_directory.py (UserDirectory._user_pool, deletionProtection setting)."""
+    if is_prod(args):
+        require(report, args, "deletionProtection", ("ACTIVE",), expected="ACTIVE")
+
+
+# --- IAM-11 ----------------------------------------------------------------------------------------------------------
+
+@stack_rule("IAM-11")
+def data_permissions_name_their_resources(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No role's inline policy allows a data-class action of the matrix on Resource "*".
+    Implemented by components/identity.py (data_class_statements, DataClassScope.resource_arns).
+
+    A literal action, a partial wildcard (`s3:Get*`) and a whole-service wildcard (`s3:*`) all count, except the
+    service wildcards of a role the matrix says deploys infrastructure: that is its deploy grant, and IAM-04's explicit
+    denies are what keep it from case content."""
+    matrix = load()
+    roles = matrix_roles(args)
+    deployers = {roles[r.name].urn for r in matrix.roles.values() if r.deploys_infrastructure and r.name in roles}
+    for role in of_type(args, ROLE):
+        for d in inline_documents(args, role):
+            for index, s in enumerate(d.statements or []):
+                granted = data_grants([s], matrix, service_admin=role.urn in deployers) if on_every_resource(s) else []
+                if granted:
+                    violation(report, f"{role.name}: {d.name or d.holder.name} allows data-class actions on every resource",
+                              path=f"{d.path}.Statement.{index}.Resource", actual=granted,
+                              expected="the data class's own resource ARNs", urn=d.holder.urn)

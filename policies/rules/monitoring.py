@@ -1,0 +1,422 @@
+"""Monitoring and incident rules (MON-*, IR-*): detectors on, CIS alarms and finding routes paging the incident topic,
+the topic reaching a person, and every signal naming its runbook.
+
+The incident topic is the SNS topic of the IncidentAlerting component; an alarm or a finding route pages it when its
+`alarmActions` (or the target's `arn`) came from that topic. Expected alarms are the rows of `policies/alarms.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from policies.rules import resource_rule, stack_rule
+from policies.rules._support import (
+    as_list,
+    conditions,
+    consumers,
+    covers,
+    document,
+    get,
+    is_unknown,
+    of_type,
+    origin_buckets,
+    sources,
+    statements,
+    unique,
+    violation,
+)
+from policies.rules.audit import archive_buckets, trail_log_groups
+
+ALARMS_PATH = Path(__file__).resolve().parent.parent / "alarms.yaml"
+BREAK_GLASS_ALARM = "break-glass-use"
+PLACEHOLDER_RE = re.compile(r"<[a-z0-9-]+>")
+
+DETECTOR = "aws:guardduty/detector:Detector"
+DETECTOR_FEATURE = "aws:guardduty/detectorFeature:DetectorFeature"
+SECURITY_HUB = "aws:securityhub/account:Account"
+STANDARDS_SUBSCRIPTION = "aws:securityhub/standardsSubscription:StandardsSubscription"
+RECORDER = "aws:cfg/recorder:Recorder"
+RECORDER_STATUS = "aws:cfg/recorderStatus:RecorderStatus"
+DELIVERY_CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
+CONFIG_RULE = "aws:cfg/rule:Rule"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+INCIDENT_ALERTING = "caseshield:alerting:IncidentAlerting"
+
+GUARDDUTY_FEATURES = ("S3_DATA_EVENTS", "EBS_MALWARE_PROTECTION", "RDS_LOGIN_EVENTS")
+# Security Hub standards by the tail of their ARN (`arn:<partition>:securityhub:<region>::standards/...`).
+SECURITY_HUB_STANDARDS = (
+    "standards/aws-foundational-security-best-practices/v/1.0.0",
+    "standards/cis-aws-foundations-benchmark/v/3.0.0",
+    "standards/nist-800-53/v/5.0.0",
+)
+# AWS managed Config rules (source identifiers) every stack must deploy: the evidence auditors ask for first.
+CONFIG_RULES = (
+    "CLOUD_TRAIL_ENABLED", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED", "CLOUD_TRAIL_ENCRYPTION_ENABLED",
+    "CMK_BACKING_KEY_ROTATION_ENABLED", "S3_BUCKET_PUBLIC_READ_PROHIBITED", "S3_BUCKET_SSL_REQUESTS_ONLY",
+    "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "RDS_STORAGE_ENCRYPTED", "RDS_INSTANCE_PUBLIC_ACCESS_CHECK",
+    "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", "ROOT_ACCOUNT_MFA_ENABLED", "IAM_ROOT_ACCESS_KEY_CHECK", "VPC_FLOW_LOGS_ENABLED",
+    "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "GUARDDUTY_ENABLED_CENTRALIZED", "SECURITYHUB_ENABLED",
+)
+# An alarm pages on the first matching event: comparison operator -> largest threshold that still does.
+FIRST_EVENT_THRESHOLDS = {"GreaterThanOrEqualToThreshold": 1.0, "GreaterThanThreshold": 0.0}
+# Lowest GuardDuty severity that must page (7.0-8.9 High, 9.0-10.0 Critical) and the Security Hub labels that must.
+GUARDDUTY_HIGH_SEVERITY = 7.0
+GUARDDUTY_MAX_SEVERITY = 10.0
+SECURITY_HUB_LABELS = ("CRITICAL", "HIGH")
+MACIE_HIGH_SEVERITY = "High"
+PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
+SOURCE_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourceowner", "aws:sourcearn")
+PERSON_PROTOCOLS = ("email", "email-json")
+# Where each alerting resource names its runbook.
+RUNBOOK_PROPS = {METRIC_ALARM: "alarmDescription", EVENT_RULE: "description", CONFIG_RULE: "description"}
+RUNBOOK_RE = re.compile(r"\brunbooks/[a-z0-9/-]+\.md\b")
+
+
+@dataclass(frozen=True)
+class AlarmRow:
+    """One row of policies/alarms.yaml: the metric its filter counts and the reviewed pattern (with placeholders)."""
+
+    id: str
+    metric: str
+    pattern: str
+
+    def matches(self, pattern: str) -> bool:
+        """`pattern` is the row's pattern with its placeholders filled in (whitespace runs are not significant)."""
+        parts = [re.escape(" ".join(p.split())) for p in PLACEHOLDER_RE.split(self.pattern)]
+        return re.fullmatch(r'[^"\s]+'.join(parts), " ".join(pattern.split())) is not None
+
+
+@cache
+def alarm_rows() -> tuple[AlarmRow, ...]:
+    rows = yaml.safe_load(ALARMS_PATH.read_text())["alarms"]
+    return tuple(AlarmRow(str(r["id"]), str(r["metric"]), str(r["pattern"]).strip()) for r in rows)
+
+
+def monitored_rows() -> tuple[AlarmRow, ...]:
+    """Every row but break-glass use, which MON-05 owns."""
+    return tuple(r for r in alarm_rows() if r.id != BREAK_GLASS_ALARM)
+
+
+def break_glass_row() -> AlarmRow:
+    return next(r for r in alarm_rows() if r.id == BREAK_GLASS_ALARM)
+
+
+def is_incident_topic(resource: PolicyResource) -> bool:
+    return resource.resource_type == TOPIC and resource.parent is not None and resource.parent.resource_type == INCIDENT_ALERTING
+
+
+def incident_topics(args: StackValidationArgs) -> list[PolicyResource]:
+    return [t for t in of_type(args, TOPIC) if is_incident_topic(t)]
+
+
+def pages_incident_topic(resource: PolicyResource, prop: str) -> bool:
+    return bool(resource.props.get(prop)) and any(is_incident_topic(s) for s in sources(resource, prop))
+
+
+# --- MON-01 -------------------------------------------------------------------------------------------------------
+
+@stack_rule("MON-01")
+def guardduty_watches_data_events_malware_and_database_logins(args: StackValidationArgs, report: ReportViolation) -> None:
+    """GuardDuty is enabled with S3 data-event, EBS malware and RDS login protection.
+    Implemented by components/detection.py (ThreatDetection._guardduty)."""
+    detectors = of_type(args, DETECTOR)
+    if not detectors:
+        violation(report, "GuardDuty is not enabled in this stack", path="enable", actual=None, expected=f"a {DETECTOR}")
+    for detector in detectors:
+        if detector.props.get("enable") is False:
+            violation(report, "GuardDuty detector is suspended", path="enable", actual=False, expected="true", urn=detector.urn)
+        statuses = {f.props.get("name"): f.props.get("status") for f in consumers(args, detector, DETECTOR_FEATURE, "detectorId")}
+        enabled = sorted(str(name) for name, status in statuses.items() if status == "ENABLED" or is_unknown(status))
+        missing = [f for f in GUARDDUTY_FEATURES if f not in enabled]
+        if missing:
+            violation(report, f"GuardDuty protection plans are off: {missing}", path="features", actual=enabled,
+                      expected=f"ENABLED features including {list(GUARDDUTY_FEATURES)}", urn=detector.urn)
+
+
+# --- MON-02 -------------------------------------------------------------------------------------------------------
+
+@stack_rule("MON-02")
+def security_hub_scores_fsbp_cis_and_nist(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Security Hub is enabled and subscribed to AWS FSBP, CIS AWS Foundations v3.0.0 and NIST SP 800-53 rev 5.
+    Implemented by components/detection.py (ThreatDetection._security_hub)."""
+    if not of_type(args, SECURITY_HUB):
+        violation(report, "Security Hub is not enabled in this stack", path="type", actual=None, expected=f"a {SECURITY_HUB}")
+    arns = [s.props.get("standardsArn") for s in of_type(args, STANDARDS_SUBSCRIPTION)]
+    if any(is_unknown(a) for a in arns):
+        return
+    missing = [std for std in SECURITY_HUB_STANDARDS if not any(str(a).endswith(f":{std}") for a in arns)]
+    if missing:
+        violation(report, f"Security Hub is not subscribed to {missing}", path="standardsArn", actual=arns,
+                  expected=f"subscriptions to {list(SECURITY_HUB_STANDARDS)}")
+
+
+# --- MON-03 -------------------------------------------------------------------------------------------------------
+
+@stack_rule("MON-03")
+def config_records_every_resource_type(args: StackValidationArgs, report: ReportViolation) -> None:
+    """An AWS Config recorder is running and records every supported resource type, global (IAM) types included.
+    Implemented by components/detection.py (ThreatDetection._config)."""
+    recorders = of_type(args, RECORDER)
+    if not recorders:
+        violation(report, "AWS Config records nothing in this stack", path="recordingGroup", actual=None, expected=f"a {RECORDER}")
+    for recorder in recorders:
+        group = recorder.props.get("recordingGroup")
+        scope = {k: get(group or {}, k) for k in ("allSupported", "includeGlobalResourceTypes")}
+        if not is_unknown(group) and not all(v is True or is_unknown(v) for v in scope.values()):
+            violation(report, "Config recorder leaves resource types unrecorded", path="recordingGroup", actual=scope,
+                      expected="allSupported and includeGlobalResourceTypes true", urn=recorder.urn)
+        started = [s.props.get("isEnabled") for s in consumers(args, recorder, RECORDER_STATUS, "name")]
+        if not any(v is True or is_unknown(v) for v in started):
+            violation(report, "Config recorder is not started", path="isEnabled", actual=started,
+                      expected=f"a {RECORDER_STATUS} with isEnabled true", urn=recorder.urn)
+
+
+@stack_rule("MON-03")
+def config_delivers_to_the_audit_archive(args: StackValidationArgs, report: ReportViolation) -> None:
+    """AWS Config delivers configuration history and snapshots into the trail's tamper-resistant archive.
+    Implemented by components/detection.py (ThreatDetection._config) into components/audit.py (AuditTrail archive)."""
+    archives = {b.urn for b in archive_buckets(args)}
+    channels = of_type(args, DELIVERY_CHANNEL)
+    if not channels:
+        violation(report, "AWS Config delivers nowhere", path="s3BucketName", actual=None, expected=f"a {DELIVERY_CHANNEL}")
+    for channel in channels:
+        if not channel.props.get("s3BucketName") or not any(b.urn in archives for b in origin_buckets(channel, "s3BucketName")):
+            violation(report, "Config does not deliver into the audit archive", path="s3BucketName",
+                      actual=channel.props.get("s3BucketName"), expected="the bucket the trail delivers to", urn=channel.urn)
+
+
+@stack_rule("MON-03")
+def managed_config_rules_are_deployed(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The AWS managed Config rules auditors expect (CloudTrail, KMS, S3, RDS, IAM root/MFA, VPC, detectors) are deployed.
+    Implemented by components/detection.py (CONFIG_RULES)."""
+    managed = [r for r in of_type(args, CONFIG_RULE) if get(r.props, "source.owner") == "AWS"]
+    deployed = sorted(str(get(r.props, "source.sourceIdentifier")) for r in managed)
+    missing = [rule for rule in CONFIG_RULES if rule not in deployed]
+    if missing:
+        violation(report, f"managed Config rules are missing: {missing}", path="source.sourceIdentifier", actual=deployed,
+                  expected=f"AWS-owned rules including {list(CONFIG_RULES)}")
+
+
+# --- MON-04 / MON-05: metric filters on the trail log group and their alarms --------------------------------------
+
+def metric_filters(args: StackValidationArgs, row: AlarmRow) -> list[PolicyResource]:
+    """The filters writing the row's metric."""
+    return [f for f in of_type(args, METRIC_FILTER) if get(f.props, "metricTransformation.name") == row.metric]
+
+
+def check_metric_filter(args: StackValidationArgs, row: AlarmRow, report: ReportViolation) -> list[PolicyResource]:
+    """Report unless the row's metric is counted by a filter on a trail log group applying the row's pattern; returns
+    the filters counting the metric."""
+    filters = metric_filters(args, row)
+    if not filters:
+        violation(report, f"no metric filter counts {row.metric} ({row.id})", path="metricTransformation.name", actual=None,
+                  expected=f"a {METRIC_FILTER} on the trail log group")
+    groups = {g.urn for g in trail_log_groups(args)}
+    for f in filters:
+        if not f.props.get("logGroupName") or not any(s.urn in groups for s in sources(f, "logGroupName")):
+            violation(report, f"metric filter {row.id} does not read the trail log group", path="logGroupName",
+                      actual=f.props.get("logGroupName"), expected="the name of the log group the trail delivers to", urn=f.urn)
+        pattern = f.props.get("pattern")
+        if not is_unknown(pattern) and not row.matches(str(pattern or "")):
+            violation(report, f"metric filter {row.id} does not apply the reviewed pattern", path="pattern", actual=pattern,
+                      expected=f"the pattern of {row.id} in policies/alarms.yaml", urn=f.urn)
+    return filters
+
+
+def fires_on_first_event(alarm: PolicyResource) -> bool:
+    operator, threshold = alarm.props.get("comparisonOperator"), alarm.props.get("threshold")
+    if is_unknown(operator) or is_unknown(threshold):
+        return True
+    return operator in FIRST_EVENT_THRESHOLDS and isinstance(threshold, (int, float)) and threshold <= FIRST_EVENT_THRESHOLDS[operator]
+
+
+def check_alarm(args: StackValidationArgs, row: AlarmRow, filters: list[PolicyResource], report: ReportViolation) -> None:
+    """Report unless an alarm on the row's metric (in a namespace its filters write to) pages the incident topic on
+    the first matching event."""
+    namespaces = {get(f.props, "metricTransformation.namespace") for f in filters}
+    alarms = [a for a in of_type(args, METRIC_ALARM)
+              if a.props.get("metricName") == row.metric and a.props.get("namespace") in namespaces]
+    if not alarms:
+        violation(report, f"no alarm watches {row.metric} ({row.id})", path="metricName", actual=None,
+                  expected=f"a {METRIC_ALARM} on the metric its filter writes")
+    for alarm in alarms:
+        if not pages_incident_topic(alarm, "alarmActions") or alarm.props.get("actionsEnabled") is False:
+            violation(report, f"alarm {row.id} does not page the incident topic", path="alarmActions",
+                      actual=alarm.props.get("alarmActions"), expected="the ARN of the incident topic, actions enabled", urn=alarm.urn)
+        if not fires_on_first_event(alarm):
+            violation(report, f"alarm {row.id} does not fire on the first matching event", path="threshold",
+                      actual=[alarm.props.get("comparisonOperator"), alarm.props.get("threshold")],
+                      expected=f"one of {FIRST_EVENT_THRESHOLDS} (operator: highest threshold)", urn=alarm.urn)
+
+
+@stack_rule("MON-04")
+def cis_metric_filters_watch_the_trail_log_group(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every CIS 4.x metric filter of policies/alarms.yaml reads the trail's log group with its reviewed pattern.
+    Implemented by components/alerting.py (IncidentAlerting._alarm) on components/audit.py's log group."""
+    for row in monitored_rows():
+        check_metric_filter(args, row, report)
+
+
+@stack_rule("MON-04")
+def cis_alarms_page_the_incident_topic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every CIS 4.x metric of policies/alarms.yaml has an alarm that pages the incident topic on the first event.
+    Implemented by components/alerting.py (IncidentAlerting._alarm)."""
+    for row in monitored_rows():
+        check_alarm(args, row, metric_filters(args, row), report)
+
+
+@stack_rule("MON-05")
+def break_glass_use_raises_an_alarm(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Any assumption or use of the break-glass role is counted on the trail log group and pages the incident topic.
+    Implemented by components/alerting.py (IncidentAlerting, row break-glass-use of policies/alarms.yaml)."""
+    row = break_glass_row()
+    check_alarm(args, row, check_metric_filter(args, row, report), report)
+
+
+# --- MON-06: findings routed through EventBridge ------------------------------------------------------------------
+
+def values_of(pattern: Any, key: str) -> list[Any]:
+    """Every value under `key` anywhere in an event pattern (inside `$or` branches too)."""
+    if isinstance(pattern, dict):
+        return [v for k, v in pattern.items() if k == key] + [x for v in pattern.values() for x in values_of(v, key)]
+    if isinstance(pattern, list):
+        return [x for v in pattern for x in values_of(v, key)]
+    return []
+
+
+def numeric_floor(matcher: Any) -> float | None:
+    """The lower bound of a `{"numeric": [">=", 7, ...]}` matcher that leaves no severity out at the top; else None."""
+    bounds = as_list(get(matcher, "numeric")) if isinstance(matcher, dict) else []
+    pairs = dict(zip(bounds[::2], bounds[1::2], strict=False))
+    if any(op in pairs and pairs[op] < GUARDDUTY_MAX_SEVERITY for op in ("<", "<=")):
+        return None
+    return pairs.get(">=", pairs.get(">"))
+
+
+def guardduty_high_is_matched(detail: Any) -> bool:
+    filters = values_of(detail, "severity")
+    return not filters or any((floor := numeric_floor(m)) is not None and floor <= GUARDDUTY_HIGH_SEVERITY
+                              for f in filters for m in as_list(f))
+
+
+def security_hub_critical_high_is_matched(detail: Any) -> bool:
+    labels = [set(as_list(get(s, "Label"))) for s in values_of(detail, "Severity") if get(s, "Label") is not None]
+    return not labels or any(set(SECURITY_HUB_LABELS) <= found for found in labels)
+
+
+def macie_high_is_matched(detail: Any) -> bool:
+    filters = values_of(detail, "severity")
+    return not filters or any(MACIE_HIGH_SEVERITY in as_list(get(f, "description")) for f in filters)
+
+
+FINDING_SOURCES = {
+    "aws.guardduty": guardduty_high_is_matched,
+    "aws.securityhub": security_hub_critical_high_is_matched,
+    "aws.macie": macie_high_is_matched,
+}
+
+
+def finding_rules(args: StackValidationArgs, source: str) -> list[tuple[PolicyResource, dict[str, Any]]]:
+    """EventBridge rules whose (known) pattern names `source`, with the parsed pattern."""
+    parsed = ((rule, document(rule.props.get("eventPattern"))) for rule in of_type(args, EVENT_RULE))
+    return [(rule, pattern) for rule, pattern in parsed if pattern is not None and source in as_list(pattern.get("source"))]
+
+
+@stack_rule("MON-06")
+def high_severity_findings_are_matched(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Enabled EventBridge rules match GuardDuty findings of severity >= 7, CRITICAL/HIGH Security Hub and high Macie findings.
+    Implemented by components/alerting.py (EVENT_RULES)."""
+    if any(is_unknown(rule.props.get("eventPattern")) for rule in of_type(args, EVENT_RULE)):
+        return  # a pattern still unknown at preview may be the one that matches
+    for source, matched in FINDING_SOURCES.items():
+        rules = finding_rules(args, source)
+        if not any(rule.props.get("state", "ENABLED") == "ENABLED" and matched(pattern.get("detail")) for rule, pattern in rules):
+            violation(report, f"no enabled rule matches high-severity {source} findings", path="eventPattern",
+                      actual=[[rule.props.get("state"), pattern] for rule, pattern in rules],
+                      expected=f"an ENABLED rule for {source} matching its high and critical findings")
+
+
+@stack_rule("MON-06")
+def finding_rules_target_the_incident_topic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every finding rule (GuardDuty, Security Hub, Macie) has a target that publishes to the incident topic.
+    Implemented by components/alerting.py (IncidentAlerting._event_rule)."""
+    for rule in unique(rule for source in FINDING_SOURCES for rule, _ in finding_rules(args, source)):
+        targets = consumers(args, rule, EVENT_TARGET, "rule")
+        if not any(pages_incident_topic(t, "arn") for t in targets):
+            violation(report, "finding rule does not target the incident topic", path="arn",
+                      actual=[t.props.get("arn") for t in targets], expected="an EventTarget whose arn came from the incident topic",
+                      urn=rule.urn)
+
+
+# --- IR-01 --------------------------------------------------------------------------------------------------------
+
+@stack_rule("IR-01")
+def incident_topic_reaches_a_person(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The incident topic exists and has at least one e-mail subscription, so every page reaches a person.
+    Implemented by components/alerting.py (IncidentAlerting, settings alertEmails)."""
+    topics = incident_topics(args)
+    if not topics:
+        violation(report, "there is no incident topic", path="type", actual=None, expected=f"a {TOPIC} of {INCIDENT_ALERTING}")
+    for topic in topics:
+        subscriptions = consumers(args, topic, TOPIC_SUBSCRIPTION, "topic")
+        protocols = [s.props.get("protocol") for s in subscriptions if s.props.get("endpoint")]
+        if not any(p in PERSON_PROTOCOLS or is_unknown(p) for p in protocols):
+            violation(report, "no one is subscribed to the incident topic", path="protocol",
+                      actual=[s.props.get("protocol") for s in subscriptions],
+                      expected=f"a subscription over one of {list(PERSON_PROTOCOLS)}", urn=topic.urn)
+
+
+def lets_others_publish(statement: dict[str, Any]) -> bool:
+    """An Allow of sns:Publish to anyone but CloudWatch/EventBridge, or without a source-account/ARN condition."""
+    if statement.get("Effect") != "Allow" or not covers(statement.get("Action"), "sns:Publish"):
+        return False
+    principal = statement.get("Principal")
+    services = as_list(principal.get("Service")) if isinstance(principal, dict) and set(principal) == {"Service"} else None
+    condition_keys = {key for _, key, _ in conditions(statement)}
+    return (services is None or not set(services) <= set(PUBLISHERS) or "NotPrincipal" in statement
+            or not condition_keys & set(SOURCE_CONDITION_KEYS))
+
+
+@stack_rule("IR-01")
+def only_this_accounts_alarms_and_events_publish_to_the_incident_topic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The incident topic's policy lets only CloudWatch and EventBridge publish, on behalf of this account.
+    Implemented by components/alerting.py (topic_policy)."""
+    for topic in incident_topics(args):
+        raw = [topic.props.get("policy"), *(p.props.get("policy") for p in consumers(args, topic, TOPIC_POLICY, "arn"))]
+        policies = [p for p in raw if p]
+        if not policies:
+            violation(report, "incident topic has no access policy", path="policy", actual=None,
+                      expected=f"a policy letting only {list(PUBLISHERS)} publish", urn=topic.urn)
+        if any(is_unknown(p) for p in policies):
+            continue
+        loose = [s for p in policies for s in statements(document(p)) if lets_others_publish(s)]
+        if loose:
+            violation(report, "incident topic policy lets others publish", path="policy.Statement", actual=loose,
+                      expected=f"Allow sns:Publish only to {list(PUBLISHERS)} with an aws:SourceAccount or aws:SourceArn condition",
+                      urn=topic.urn)
+
+
+# --- IR-02 --------------------------------------------------------------------------------------------------------
+
+@resource_rule("IR-02", *RUNBOOK_PROPS)
+def alerts_name_their_runbook(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every alarm, EventBridge rule and Config rule names the runbook that handles it (runbooks/...md in its description).
+    Implemented by components/alerting.py (alarms, finding rules) and components/detection.py (Config rules)."""
+    prop = RUNBOOK_PROPS[args.resource_type]
+    text = args.props.get(prop)
+    if not is_unknown(text) and not RUNBOOK_RE.search(str(text or "")):
+        violation(report, "alert does not name its runbook", path=prop, actual=text, expected="a runbooks/<name>.md path in it")
+

@@ -1,0 +1,500 @@
+"""Edge cases of the identity and access rules (IAM-*), on hand-built policy resources.
+
+Each test starts from a small compliant stack generated from the role matrix (`world()`), breaks or blurs one thing,
+and runs one rule: compliant passes, the breakage fires, and values still unknown at preview (the engine's sentinel)
+never fire on their own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pulumi_policy import PolicyResource, StackValidationArgs
+
+from caseshield.role_matrix import Role, load
+from policies.rules import RULES, load_all
+from policies.rules import identity as iam
+from policies.rules._support import UNKNOWN
+from tests.rule_worlds import Builder, World, check, policy, props, without
+
+load_all()
+MATRIX = load()
+MY_RULES = sorted(r for r, rule in RULES.items() if rule.control.startswith("IAM-"))
+ACCOUNT = "arn:aws:iam::123456789012:root"
+
+
+def allow(actions: Any, resource: Any = "arn:aws:s3:::scoped", sid: str = "Grant") -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def deny(actions: Any, resource: Any = "*", sid: str = "Deny") -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Deny", "Action": actions, "Resource": resource}
+
+
+def trust(kind: str) -> str:
+    if kind == "human":
+        return policy({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole", "Condition": {
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+            "NumericLessThanEquals": {"aws:MultiFactorAuthAge": str(MATRIX.mfa_max_age_seconds)}}})
+    if kind == "vendor":
+        return policy({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole",
+                       "Condition": {"StringEquals": {"sts:ExternalId": "generated-32-characters-of-noise"}}})
+    return policy({"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/ci"},
+                   "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {
+                       "ci.example:aud": "sts.amazonaws.com", "ci.example:sub": "repo:lawfirm/caseshield:environment:prod"}}})
+
+
+def key_use(level: str) -> list[str]:
+    return list(iam.KEY_READ_USE if level == "read" else iam.KEY_WRITE_USE)
+
+
+def add_role(b: Builder, role: Role) -> None:
+    """One matrix role as components/identity.py makes it: trust, boundary, a policy per data class held, the
+    segregation denies of the constraints naming it, and its managed policies."""
+    key = f"caseshield-roles-{role.name}"
+    b.add(key, iam.ROLE, {"name": f"cs-prod-{role.name}", "assumeRolePolicy": trust(role.trust), "maxSessionDuration": 3600,
+                          "permissionsBoundary": "arn:aws:iam::123456789012:policy/boundary"},
+          {"permissionsBoundary": ["boundary"]}, parent="caseshield-roles")
+    for dc, level in role.data.items():
+        statements = [allow(MATRIX.actions_for(dc, level)), allow(key_use(level), f"arn:key/{dc}", "UseKey")]
+        deps = [f"key-{dc}"]
+        if dc == "case-database":
+            statements.append(allow(iam.DATABASE_LOGIN, "arn:aws:rds-db:dbuser:db/case_writer", "Login"))
+            deps.append("database")
+        b.add(f"{key}-{dc}", iam.ROLE_POLICY, {"name": dc, "policy": policy(*statements)}, {"role": [key], "policy": deps}, parent=key)
+    denies: list[dict[str, Any]] = []
+    deps = []
+    for c in MATRIX.constraints:
+        if role.name in c.roles and c.rule == "no_data_access":
+            denies.append(deny(list(iam.KEY_CRYPTO)))
+        if role.name in c.roles and c.rule == "no_access_to":
+            for dc in c.data_classes:
+                denies += [deny(iam.content_actions(MATRIX, dc)[:-1] or ["none:None"], f"arn:{dc}"),
+                           deny(iam.CONTENT_KEY_ACTION, f"arn:key/{dc}")]
+                deps.append(f"key-{dc}")
+    if denies:
+        b.add(f"{key}-segregation-of-duties", iam.ROLE_POLICY, {"name": "segregation-of-duties", "policy": policy(*denies)},
+              {"role": [key], "policy": deps}, parent=key)
+    if role.deploys_infrastructure:
+        b.add(f"{key}-deploy", iam.ROLE_POLICY, {"name": "deploy", "policy": policy(allow(["s3:*", "logs:*", "rds:*"], "*"))},
+              {"role": [key]}, parent=key)
+    for managed in [*role.managed_policies, *(["AdministratorAccess"] if role.administrator else [])]:
+        b.add(f"{key}-{managed}", iam.ROLE_POLICY_ATTACHMENT, {"policyArn": f"arn:aws:iam::aws:policy/{managed}"},
+              {"role": [key]}, parent=key)
+
+
+def world(env: str = "prod") -> World:
+    """A compliant stack: the matrix's roles and boundary, the account guardrails and the user pool."""
+    b = Builder(env)
+    for dc in MATRIX.actions:
+        b.add(f"key-{dc}", "aws:kms/key:Key", {"tags": {"data-classification": dc}})
+    b.add("database", iam.RDS_INSTANCE, {"tags": {"data-classification": "case-database"}})
+    b.add("caseshield-roles", iam.ROLE_MATRIX, {})
+    b.add("boundary", iam.MANAGED_POLICY, {"policy": policy(allow("*", "*"), deny(list(iam.BOUNDARY_REMOVAL), "arn:roles"))},
+          parent="caseshield-roles")
+    for role in MATRIX.roles.values():
+        add_role(b, role)
+    b.add("password-policy", iam.PASSWORD_POLICY, {
+        "minimumPasswordLength": 14, "requireUppercaseCharacters": True, "requireLowercaseCharacters": True, "requireNumbers": True,
+        "requireSymbols": True, "passwordReusePrevention": 24, "maxPasswordAge": 90})
+    b.add("analyzer", iam.ACCESS_ANALYZER, {"type": "ACCOUNT"})
+    b.add("users", iam.USER_POOL, {
+        "mfaConfiguration": "ON", "softwareTokenMfaConfiguration": {"enabled": True},
+        "userPoolAddOns": {"advancedSecurityMode": "ENFORCED"}, "adminCreateUserConfig": {"allowAdminCreateUserOnly": True},
+        "passwordPolicy": {"minimumLength": 14, "requireUppercase": True, "requireLowercase": True, "requireNumbers": True,
+                           "requireSymbols": True, "passwordHistorySize": 24, "temporaryPasswordValidityDays": 1},
+        "deletionProtection": "ACTIVE" if env == "prod" else "INACTIVE"})
+    b.add("app-role", iam.ROLE, {"assumeRolePolicy": policy({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                             "Action": "sts:AssumeRole"})})
+    b.add("app-role-policy", iam.ROLE_POLICY, {"policy": policy(allow("kms:Decrypt", "arn:key"))}, {"role": ["app-role"]})
+    return b.world
+
+
+def role(name: str) -> str:
+    return f"caseshield-roles-{name}"
+
+
+def statements_of(resource: PolicyResource, prop: str = "policy") -> list[dict[str, Any]]:
+    return json.loads(resource.props[prop])["Statement"]
+
+
+def set_statements(resource: PolicyResource, found: list[dict[str, Any]], prop: str = "policy") -> None:
+    props(resource)[prop] = policy(*found)
+
+
+@pytest.mark.parametrize("rule_id", MY_RULES)
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_compliant_stack_passes(rule_id: str, env: str) -> None:
+    assert check(rule_id, world(env)) == []
+
+
+def test_every_constraint_kind_of_the_matrix_has_a_rule() -> None:
+    proven = {"no_data_access", "no_access_to", "read_only", "sole_administrator"}  # the last one is IAM-05's
+    assert {c.rule for c in MATRIX.constraints} <= proven
+
+
+def test_matrix_roles_are_found_under_the_component_by_name() -> None:
+    assert sorted(iam.matrix_roles(StackValidationArgs(list(world().values())))) == sorted(MATRIX.roles)
+
+
+# --- IAM-01 ---------------------------------------------------------------------------------------------------------
+
+def test_missing_extra_and_unmanaged_roles() -> None:
+    w = world()
+    assert check("stack-has-exactly-the-matrix-roles", without(w, role("partner")))
+    b = Builder("prod")
+    b.world = dict(w)
+    b.add(role("contractor"), iam.ROLE, {}, parent="caseshield-roles")
+    assert check("stack-has-exactly-the-matrix-roles", b.world)
+    assert check("stack-has-exactly-the-matrix-roles", without(w, "caseshield-roles"))
+    # a role outside the component (the app instance role) is not a matrix role and not an extra one
+    assert check("stack-has-exactly-the-matrix-roles", w) == []
+
+
+@pytest.mark.parametrize(("name", "kind", "fires"), [
+    ("partner", "vendor", True), ("vendor-support", "human", True), ("ci-deployer", "human", True), ("partner", "human", False),
+])
+def test_trust_kind_follows_the_matrix(name: str, kind: str, fires: bool) -> None:
+    w = world()
+    props(w[role(name)])["assumeRolePolicy"] = trust(kind)
+    assert bool(check("roles-are-trusted-as-the-matrix-says", w)) is fires
+
+
+def test_trust_kind_waits_for_an_unknown_trust_policy() -> None:
+    w = world()
+    props(w[role("vendor-support")])["assumeRolePolicy"] = UNKNOWN
+    assert check("roles-are-trusted-as-the-matrix-says", w) == []
+
+
+def test_data_permissions_extra_missing_and_unknown() -> None:
+    rule = "role-data-permissions-equal-the-matrix"
+    w = world()
+    documents = w[f"{role('partner')}-case-documents"]
+    found = statements_of(documents)
+    set_statements(documents, [allow([*found[0]["Action"], "s3:DeleteObject"]), *found[1:]])
+    assert check(rule, w)
+    set_statements(documents, [allow(found[0]["Action"][1:]), *found[1:]])
+    assert check(rule, w)  # s3:GetObject missing
+    set_statements(documents, [allow("s3:*"), *found[1:]])
+    assert check(rule, w)  # a wildcard is not the matrix's list
+    props(documents)["policy"] = UNKNOWN
+    assert check(rule, w) == []
+
+
+def test_database_login_only_where_the_policy_names_a_database() -> None:
+    w = world()
+    documents = w[f"{role('partner')}-case-documents"]
+    set_statements(documents, [*statements_of(documents), allow(iam.DATABASE_LOGIN, "arn:dbuser")])
+    assert check("role-data-permissions-equal-the-matrix", w)
+    assert check("role-data-permissions-equal-the-matrix", world()) == []  # the case-database policy does name one
+
+
+def test_class_not_held_and_class_policy_missing() -> None:
+    w = world()
+    props(w[f"{role('paralegal')}-case-documents"])["name"] = "application-secrets"
+    messages = check("role-data-permissions-equal-the-matrix", w)
+    assert any("does not give the role" in m for m in messages) and any("no inline policy grants case-documents" in m for m in messages)
+
+
+def test_other_policies_grant_no_data_actions_except_a_deployers_service_wildcards() -> None:
+    b = Builder("prod")
+    b.world = world()
+    b.add("extra", iam.ROLE_POLICY, {"name": "extra", "policy": policy(allow("s3:Get*", "*"))}, {"role": [role("it-operations")]})
+    assert check("role-data-permissions-equal-the-matrix", b.world)
+    assert check("role-data-permissions-equal-the-matrix", world()) == []  # the deployer's s3:* is its deploy grant
+    b.world = world()
+    b.add("extra", iam.ROLE_POLICY, {"name": "extra", "policy": policy(allow("s3:GetObject", "*"))}, {"role": [role("ci-deployer")]})
+    assert check("role-data-permissions-equal-the-matrix", b.world)  # a literal data action is a data grant, deployer or not
+
+
+def test_inline_policies_are_found_by_parent_when_no_dependency_names_the_role() -> None:
+    w = world()
+    documents = w[f"{role('partner')}-case-documents"]
+    documents.property_dependencies.pop("role")
+    set_statements(documents, [allow("s3:DeleteObject"), *statements_of(documents)])
+    assert check("role-data-permissions-equal-the-matrix", w)
+
+
+# --- IAM-02 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("condition", "fires"), [
+    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}}, True),
+    ({"NumericLessThanEquals": {"aws:MultiFactorAuthAge": "3600"}}, True),
+    ({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}, "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, True),
+    ({"Bool": {"aws:MultiFactorAuthPresent": "true"}, "NumericLessThanEquals": {"aws:MultiFactorAuthAge": "7200"}}, True),
+    ({"Bool": {"aws:multifactorauthpresent": True}, "NumericLessThan": {"aws:MultiFactorAuthAge": 900}}, False),
+])
+def test_human_trust_needs_present_and_recent_mfa(condition: dict[str, Any], fires: bool) -> None:
+    w = world()
+    statement = statements_of(w[role("partner")], "assumeRolePolicy")[0]
+    set_statements(w[role("partner")], [{**statement, "Condition": condition}], "assumeRolePolicy")
+    assert bool(check("human-roles-require-recent-mfa", w)) is fires
+
+
+def test_mfa_is_not_asked_of_the_pipeline_and_waits_for_unknown_trust() -> None:
+    w = world()
+    props(w[role("partner")])["assumeRolePolicy"] = UNKNOWN
+    assert check("human-roles-require-recent-mfa", w) == []  # ci-deployer and vendor-support have no MFA and are not people
+
+
+# --- IAM-03 ---------------------------------------------------------------------------------------------------------
+
+def test_boundary_missing_literal_or_unknown() -> None:
+    rule = "matrix-roles-carry-the-permissions-boundary"
+    w = world()
+    del props(w[role("associate")])["permissionsBoundary"]
+    assert check(rule, w)
+    w = world()
+    w[role("associate")].property_dependencies["permissionsBoundary"] = []  # typed in, not the stack's boundary
+    assert check(rule, w)
+    w = world()
+    props(w[role("associate")])["permissionsBoundary"] = UNKNOWN
+    assert check(rule, w) == []
+
+
+def test_boundary_must_deny_its_own_removal() -> None:
+    rule = "permissions-boundary-denies-its-own-removal"
+    w = world()
+    set_statements(w["boundary"], [allow("*", "*"), deny("iam:DeleteRolePermissionsBoundary")])
+    assert check(rule, w)
+    set_statements(w["boundary"], [allow("*", "*"), {**deny("iam:*RolePermissionsBoundary"), "Condition": {"Bool": {"x": "y"}}}])
+    assert check(rule, w)  # a conditional deny can be sidestepped
+    set_statements(w["boundary"], [deny("iam:*RolePermissionsBoundary")])
+    assert check(rule, w) == []
+    props(w["boundary"])["policy"] = UNKNOWN
+    assert check(rule, w) == []
+
+
+# --- IAM-04 ---------------------------------------------------------------------------------------------------------
+
+def test_keyless_roles_need_an_explicit_unconditional_deny_on_every_key() -> None:
+    rule = "roles-without-data-are-denied-key-use"
+    w = world()
+    sod = w[f"{role('key-admin')}-segregation-of-duties"]
+    set_statements(sod, [deny(["kms:Decrypt", "kms:Encrypt"])])
+    assert check(rule, w)
+    set_statements(sod, [deny(list(iam.KEY_CRYPTO), "arn:key/case-documents")])
+    assert check(rule, w)  # one key only
+    set_statements(sod, [{**deny("kms:*"), "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}])
+    assert check(rule, w)
+    set_statements(sod, [deny(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"])])
+    assert check(rule, w) == []
+    props(sod)["policy"] = UNKNOWN
+    set_statements(w[f"{role('ci-deployer')}-segregation-of-duties"], [])
+    assert check(rule, w) == [f"{role('ci-deployer')}: key-admin-cannot-decrypt: not explicitly denied kms:Decrypt, kms:Encrypt, "
+                            'kms:GenerateDataKey on every key [policy = []; expected an unconditional Deny of kms:Decrypt, '
+                            'kms:Encrypt, kms:GenerateDataKey on "*"]']
+
+
+def test_excluded_roles_need_denies_built_from_the_class_resources() -> None:
+    rule = "excluded-roles-are-denied-case-content"
+    w = world()
+    sod = w[f"{role('vendor-support')}-segregation-of-duties"]
+    found = statements_of(sod)
+    set_statements(sod, found[2:])  # the case-documents denies dropped
+    assert check(rule, w)
+    sod.property_dependencies["policy"] = [w["key-case-database"], w["key-application-secrets"]]
+    set_statements(sod, found)  # the denies are there, but the document was not built from case-documents resources
+    assert check(rule, w)
+    set_statements(sod, [deny(["s3:*", "secretsmanager:*", "kms:Decrypt"])])  # on "*": covers every class
+    assert check(rule, w) == []
+    props(sod)["policy"] = UNKNOWN
+    assert check(rule, w) == []
+
+
+@pytest.mark.parametrize(("actions", "fires"), [(["s3:Get*", "logs:FilterLogEvents", "kms:Decrypt"], False), (["s3:*"], True),
+                                                (["s3:PutObject"], True), (["kms:Generate*"], True), (["*"], True)])
+def test_auditor_inline_actions_only_read(actions: list[str], fires: bool) -> None:
+    w = world()
+    set_statements(w[f"{role('security-auditor')}-audit-logs"], [allow(actions)])
+    assert bool(check("auditors-hold-only-read-access", w)) is fires
+
+
+@pytest.mark.parametrize(("arn", "fires"), [("arn:aws:iam::aws:policy/ReadOnlyAccess", False), (UNKNOWN, False),
+                                            ("arn:aws:iam::aws:policy/PowerUserAccess", True),
+                                            ("arn:aws:iam::123456789012:policy/made-by-hand", True)])
+def test_auditor_managed_policies_only_read(arn: str, fires: bool) -> None:
+    w = world()
+    props(w[f"{role('security-auditor')}-SecurityAudit"])["policyArn"] = arn
+    assert bool(check("auditors-hold-only-read-access", w)) is fires
+
+
+def test_auditor_customer_managed_policy_is_read_from_its_document() -> None:
+    b = Builder("prod")
+    b.world = world()
+    b.add("audit-extra", iam.MANAGED_POLICY, {"policy": policy(allow("cloudtrail:StopLogging", "*"))})
+    b.add("audit-extra-attachment", iam.ROLE_POLICY_ATTACHMENT, {"policyArn": UNKNOWN},
+          {"role": [role("security-auditor")], "policyArn": ["audit-extra"]})
+    assert check("auditors-hold-only-read-access", b.world)
+
+
+# --- IAM-05 ---------------------------------------------------------------------------------------------------------
+
+def test_administrator_access_outside_break_glass() -> None:
+    rule = "only-break-glass-holds-administrator-access"
+    w = world()
+    props(w[f"{role('it-operations')}-AmazonSSMReadOnlyAccess"])["policyArn"] = "arn:aws:iam::aws:policy/AdministratorAccess"
+    assert check(rule, w)
+    w = world()
+    set_statements(w["app-role-policy"], [allow("*", "*")])
+    assert check(rule, w)  # an inline * on * on a role outside the matrix
+    set_statements(w["app-role-policy"], [allow("*", "arn:aws:s3:::one-bucket")])
+    assert check(rule, w) == []
+    b = Builder("prod")
+    b.world = world()
+    b.add("app-managed", iam.ROLE_POLICY_ATTACHMENTS, {"policyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]},
+          {"roleName": ["app-role"]})
+    assert check(rule, b.world)
+    b.world = world()
+    b.add("admin-copy", iam.MANAGED_POLICY, {"policy": policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})})
+    b.add("admin-copy-attachment", iam.ROLE_POLICY_ATTACHMENT, {"policyArn": UNKNOWN},
+          {"role": [role("partner")], "policyArn": ["admin-copy"]})
+    assert check(rule, b.world)
+
+
+# --- IAM-06 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("prop", "value", "fires"), [
+    ("minimumPasswordLength", 8, True), ("requireSymbols", False, True), ("passwordReusePrevention", None, True),
+    ("maxPasswordAge", 0, True), ("maxPasswordAge", 365, True), ("minimumPasswordLength", UNKNOWN, False),
+])
+def test_account_password_policy(prop: str, value: Any, fires: bool) -> None:
+    w = world()
+    if value is None:
+        del props(w["password-policy"])[prop]
+    else:
+        props(w["password-policy"])[prop] = value
+    assert bool(check("account-password-policy-is-strict", w)) is fires
+
+
+def test_account_password_policy_must_exist() -> None:
+    assert check("account-password-policy-is-strict", without(world(), "password-policy"))
+
+
+# --- IAM-07 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "fires"), [(43200, True), (14400, False), (None, False), (UNKNOWN, False)])
+def test_vendor_session_length(value: Any, fires: bool) -> None:
+    w = world()
+    if value is None:
+        del props(w[role("vendor-support")])["maxSessionDuration"]
+    else:
+        props(w[role("vendor-support")])["maxSessionDuration"] = value
+    assert bool(check("vendor-sessions-are-short", w)) is fires
+
+
+@pytest.mark.parametrize(("condition", "fires"), [
+    ({"StringLike": {"sts:ExternalId": "*"}}, True), ({}, True), ({"StringEquals": {"sts:ExternalId": ""}}, True),
+    ({"StringEquals": {"sts:externalid": "abc"}}, False),
+])
+def test_vendor_trust_needs_an_exact_external_id(condition: dict[str, Any], fires: bool) -> None:
+    w = world()
+    statement = statements_of(w[role("vendor-support")], "assumeRolePolicy")[0]
+    set_statements(w[role("vendor-support")], [{**statement, "Condition": condition}], "assumeRolePolicy")
+    assert bool(check("vendor-trust-requires-an-external-id", w)) is fires
+
+
+def test_vendor_evidence_never_shows_the_external_id_and_unknown_trust_waits() -> None:
+    w = world()
+    statement = statements_of(w[role("vendor-support")], "assumeRolePolicy")[0]
+    secret = {**statement, "Condition": {"StringLike": {"sts:ExternalId": "secret-value"}}}
+    set_statements(w[role("vendor-support")], [secret], "assumeRolePolicy")
+    assert all("secret-value" not in m for m in check("vendor-trust-requires-an-external-id", w))
+    props(w[role("vendor-support")])["assumeRolePolicy"] = UNKNOWN
+    assert check("vendor-trust-requires-an-external-id", w) == []
+
+
+# --- IAM-08 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("tests", "fires"), [
+    ({"StringLike": {"ci.example:sub": "repo:lawfirm/caseshield:*"}, "StringEquals": {"ci.example:aud": "sts.amazonaws.com"}}, True),
+    ({"StringEquals": {"ci.example:sub": "repo:lawfirm/*", "ci.example:aud": "sts.amazonaws.com"}}, True),
+    ({"StringEquals": {"ci.example:sub": "repo:lawfirm/caseshield:environment:prod"}}, True),
+    ({"StringEquals": {"ci.example:sub": "repo:lawfirm/caseshield:environment:prod", "ci.example:aud": "other"}}, True),
+    ({"StringEquals": {"ci.example:sub": "repo:lawfirm/caseshield:ref:refs/heads/main", "ci.example:aud": "sts.amazonaws.com"}}, False),
+])
+def test_oidc_trust_pins_subject_and_audience(tests: dict[str, Any], fires: bool) -> None:
+    w = world()
+    statement = statements_of(w[role("ci-deployer")], "assumeRolePolicy")[0]
+    set_statements(w[role("ci-deployer")], [{**statement, "Condition": tests}], "assumeRolePolicy")
+    assert bool(check("ci-trust-pins-one-oidc-subject", w)) is fires
+
+
+def test_oidc_rule_ignores_other_trusts_and_waits_for_unknown() -> None:
+    w = world()
+    props(w[role("ci-deployer")])["assumeRolePolicy"] = UNKNOWN
+    assert check("ci-trust-pins-one-oidc-subject", w) == []
+
+
+@pytest.mark.parametrize("type_", ["aws:iam/user:User", "aws:iam/accessKey:AccessKey"])
+def test_no_iam_users_or_access_keys(type_: str) -> None:
+    b = Builder("prod")
+    b.world = world()
+    b.add("someone", type_, {})
+    assert check("no-long-lived-iam-credentials", b.world)
+
+
+# --- IAM-09 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "fires"), [("ACCOUNT_UNUSED_ACCESS", True), ("ORGANIZATION", False), (None, False),
+                                              (UNKNOWN, False)])
+def test_access_analyzer_kind(value: Any, fires: bool) -> None:
+    w = world()
+    if value is None:
+        del props(w["analyzer"])["type"]  # AWS's default is ACCOUNT
+    else:
+        props(w["analyzer"])["type"] = value
+    assert bool(check("access-analyzer-watches-the-account", w)) is fires
+
+
+def test_access_analyzer_must_exist() -> None:
+    assert check("access-analyzer-watches-the-account", without(world(), "analyzer"))
+
+
+# --- IAM-10 ---------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("rule_id", "path", "value"), [
+    ("user-pool-requires-totp-mfa", "mfaConfiguration", "OPTIONAL"),
+    ("user-pool-requires-totp-mfa", "softwareTokenMfaConfiguration", None),
+    ("user-pool-enforces-threat-protection", "userPoolAddOns", None),
+    ("user-pool-admits-only-invited-users", "adminCreateUserConfig", {"allowAdminCreateUserOnly": False}),
+    ("user-pool-passwords-are-strong", "passwordPolicy", {"minimumLength": 8}),
+    ("user-pool-is-deletion-protected-in-prod", "deletionProtection", "INACTIVE"),
+])
+def test_user_pool_settings(rule_id: str, path: str, value: Any) -> None:
+    w = world()
+    if value is None:
+        del props(w["users"])[path]
+    else:
+        props(w["users"])[path] = value
+    assert check(rule_id, w)
+    props(w["users"])[path] = UNKNOWN
+    assert check(rule_id, w) == []
+
+
+def test_user_pool_deletion_protection_only_in_prod() -> None:
+    w = world("dev")
+    props(w["users"])["deletionProtection"] = "INACTIVE"
+    assert check("user-pool-is-deletion-protected-in-prod", w) == []
+
+
+# --- IAM-11 ---------------------------------------------------------------------------------------------------------
+
+def test_data_actions_on_every_resource() -> None:
+    rule = "data-permissions-name-their-resources"
+    w = world()
+    documents = w[f"{role('partner')}-case-documents"]
+    found = statements_of(documents)
+    set_statements(documents, [{**found[0], "Resource": ["arn:aws:s3:::bucket", "*"]}, *found[1:]])
+    assert check(rule, w)
+    w = world()
+    set_statements(w["app-role-policy"], [allow("logs:GetLogEvents", "*")])
+    assert check(rule, w)  # any role, not only the matrix's
+    set_statements(w["app-role-policy"], [allow("s3:*", "*")])
+    assert check(rule, w)  # a service wildcard is a data grant for roles that deploy nothing
+    set_statements(w["app-role-policy"], [allow("s3:CreateBucket", "*")])
+    assert check(rule, w) == []
+    props(w["app-role-policy"])["policy"] = UNKNOWN
+    assert check(rule, w) == []

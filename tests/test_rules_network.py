@@ -1,0 +1,447 @@
+"""Edge cases of the network, edge and patching rules (NET-*, EDGE-*, PATCH-*) on hand-built policy resources.
+
+`world()` is a small compliant stack: a VPC with public, app and data subnets and their route tables, the VPC
+endpoints, the default group, an ACL, flow logs, the three tiers' security groups, the edge (load balancer, WAF,
+listeners), the app launch template with its role, the database, and patching. Each case changes one thing and runs
+one rule: the compliant world passes, the breakage fires, and values unknown at preview never fire on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from policies.rules import RULES, load_all
+from policies.rules import edge as edg
+from policies.rules import network as net
+from policies.rules import patching as pat
+from policies.rules._support import UNKNOWN
+from tests.rule_worlds import Builder, World, check, policy, props
+
+load_all()
+MY_RULES = sorted(r for r, rule in RULES.items() if rule.control.split("-")[0] in ("NET", "EDGE", "PATCH"))
+Change = Callable[[World], None]
+
+ACCOUNT = "123456789012"
+VPC_CIDR = "10.30.0.0/16"
+PATCH_GROUP = "cs-prod-app"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+DB = "aws:rds/instance:Instance"
+IAM_ROLE = "aws:iam/role:Role"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+
+
+def account_only() -> str:
+    return policy({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*",
+                   "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}})
+
+
+def acl_entry(number: int, action: str, protocol: str, ports: tuple[int, int], cidr: str) -> dict[str, Any]:
+    return {"ruleNo": number, "action": action, "protocol": protocol, "fromPort": ports[0], "toPort": ports[1], "cidrBlock": cidr}
+
+
+def network(b: Builder) -> None:
+    b.add("vpc", net.VPC, {"cidrBlock": VPC_CIDR})
+    b.add("igw", INTERNET_GATEWAY, {}, {"vpcId": ["vpc"]})
+    for tier in ("public", "app", "data"):
+        b.add(f"{tier}-0", net.SUBNET, {"mapPublicIpOnLaunch": False, "tags": {"tier": tier}}, {"vpcId": ["vpc"]})
+        b.add(f"{tier}-table", net.ROUTE_TABLE, {"routes": [], "tags": {"tier": tier}}, {"vpcId": ["vpc"]})
+        b.add(f"{tier}-association", net.ROUTE_TABLE_ASSOCIATION, {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+              {"subnetId": [f"{tier}-0"], "routeTableId": [f"{tier}-table"]})
+    b.add("public-internet", net.ROUTE, {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN},
+          {"routeTableId": ["public-table"], "gatewayId": ["igw"]})
+    for service, kind in net.REQUIRED_ENDPOINTS.items():
+        b.add(f"endpoint-{service}", net.VPC_ENDPOINT, {
+            "serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind, "policy": account_only(),
+            **({"privateDnsEnabled": True} if kind == "Interface" else {})}, {"vpcId": ["vpc"]})
+    b.add("default-sg", net.DEFAULT_SECURITY_GROUP, {"ingress": [], "egress": []}, {"vpcId": ["vpc"]})
+    b.add("app-acl", net.NETWORK_ACLS[0], {"ingress": [
+        acl_entry(100, "deny", "tcp", (22, 22), "0.0.0.0/0"), acl_entry(110, "deny", "tcp", (3389, 3389), "0.0.0.0/0"),
+        acl_entry(200, "allow", "-1", (0, 0), VPC_CIDR), acl_entry(210, "allow", "tcp", (1024, 65535), "0.0.0.0/0")]},
+        {"vpcId": ["vpc"]})
+    b.add("flow-logs", LOG_GROUP, {"name": "/cs-prod/network/vpc-flow-logs", "retentionInDays": 365})
+    b.add("flow-log", net.FLOW_LOG, {"trafficType": "ALL", "logDestinationType": "cloud-watch-logs", "logDestination": UNKNOWN},
+          {"vpcId": ["vpc"], "logDestination": ["flow-logs"]})
+
+
+def tiers(b: Builder) -> None:
+    for group in ("alb-sg", "app-sg", "db-sg"):
+        b.add(group, net.SECURITY_GROUP, {"vpcId": UNKNOWN}, {"vpcId": ["vpc"]})
+    b.add("alb-in-443", net.INGRESS_RULE, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0"},
+          {"securityGroupId": ["alb-sg"]})
+    b.add("app-in-alb", net.INGRESS_RULE, {"ipProtocol": "tcp", "fromPort": 8443, "toPort": 8443, "referencedSecurityGroupId": "sg-alb"},
+          {"securityGroupId": ["app-sg"], "referencedSecurityGroupId": ["alb-sg"]})
+    b.add("db-from-app", net.INGRESS_RULE, {"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "referencedSecurityGroupId": "sg-app"},
+          {"securityGroupId": ["db-sg"], "referencedSecurityGroupId": ["app-sg"]})
+    b.add("instance-role", IAM_ROLE, {"name": "cs-prod-app-instance"})
+    b.add("instance-policies", pat.ROLE_POLICY_ATTACHMENTS_EXCLUSIVE, {"roleName": "cs-prod-app-instance", "policyArns": [
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]},
+        {"roleName": ["instance-role"]})
+    b.add("instance-profile", pat.INSTANCE_PROFILE, {"role": "cs-prod-app-instance"}, {"role": ["instance-role"]})
+    b.add("launch-template", LAUNCH_TEMPLATE, {
+        "iamInstanceProfile": {"arn": UNKNOWN},
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+        "networkInterfaces": [{"deviceIndex": 0, "associatePublicIpAddress": "false", "securityGroups": [UNKNOWN]}],
+        "tagSpecifications": [{"resourceType": "instance", "tags": {"Patch Group": PATCH_GROUP}},
+                              {"resourceType": "volume", "tags": {"Patch Group": PATCH_GROUP}}],
+    }, {"networkInterfaces": ["app-sg"], "iamInstanceProfile": ["instance-profile"]})
+    b.add("database", DB, {"publiclyAccessible": False, "autoMinorVersionUpgrade": True, "maintenanceWindow": "sun:04:00-sun:05:00",
+                           "vpcSecurityGroupIds": [UNKNOWN]}, {"vpcSecurityGroupIds": ["db-sg"]})
+
+
+def edge(b: Builder) -> None:
+    b.add("edge", net.EDGE_COMPONENT, {})
+    b.add("alb", LB, {"internal": False, "loadBalancerType": "application", "dropInvalidHeaderFields": True,
+                      "desyncMitigationMode": "strictest", "enableDeletionProtection": True,
+                      "accessLogs": {"enabled": True, "bucket": UNKNOWN, "prefix": "alb"}},
+          {"securityGroups": ["alb-sg"], "subnets": ["public-0"]}, parent="edge")
+    managed = [{"name": g, "priority": 10 + i, "overrideAction": {"none": {}},
+                "statement": {"managedRuleGroupStatement": {"vendorName": "AWS", "name": g}}}
+               for i, g in enumerate(edg.REQUIRED_MANAGED_RULE_GROUPS)]
+    rate = {"name": "rate-limit-per-ip", "priority": 1, "action": {"block": {}},
+            "statement": {"rateBasedStatement": {"limit": 1000, "aggregateKeyType": "IP"}}}
+    b.add("web-acl", edg.WEB_ACL, {"scope": "REGIONAL", "rules": [rate, *managed]}, parent="edge")
+    b.add("waf-association", edg.WEB_ACL_ASSOCIATION, {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN},
+          {"resourceArn": ["alb"], "webAclArn": ["web-acl"]}, parent="edge")
+    b.add("waf-logs", LOG_GROUP, {"name": "aws-waf-logs-cs-prod", "retentionInDays": 365}, parent="edge")
+    b.add("waf-logging", edg.WEB_ACL_LOGGING, {"resourceArn": UNKNOWN, "logDestinationConfigs": [UNKNOWN], "redactedFields": [
+        {"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "cookie"}}]},
+        {"resourceArn": ["web-acl"], "logDestinationConfigs": ["waf-logs"]}, parent="edge")
+    authenticate = {"type": "authenticate-cognito", "order": 1, "authenticateCognito": {
+        "userPoolArn": UNKNOWN, "userPoolClientId": UNKNOWN, "userPoolDomain": UNKNOWN, "onUnauthenticatedRequest": "authenticate"}}
+    b.add("https", LISTENER, {"protocol": "HTTPS", "port": 443, "defaultActions": [
+        authenticate, {"type": "forward", "order": 2, "targetGroupArn": UNKNOWN}]}, {"loadBalancerArn": ["alb"]}, parent="edge")
+    b.add("http", LISTENER, {"protocol": "HTTP", "port": 80, "defaultActions": [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]},
+        {"loadBalancerArn": ["alb"]}, parent="edge")
+
+
+def patching(b: Builder) -> None:
+    b.add("baseline", pat.PATCH_BASELINE, {"approvalRules": [{
+        "approveAfterDays": 3, "complianceLevel": "CRITICAL", "patchFilters": [
+            {"key": "CLASSIFICATION", "values": ["Security", "Bugfix"]}, {"key": "SEVERITY", "values": ["Critical", "Important"]}]}]})
+    b.add("patch-group", pat.PATCH_GROUP, {"patchGroup": PATCH_GROUP, "baselineId": UNKNOWN}, {"baselineId": ["baseline"]})
+    for purpose, schedule, operation in (("scan", "cron(0 2 * * ? *)", "Scan"), ("install", "cron(0 3 ? * SUN *)", "Install")):
+        b.add(f"{purpose}-window", pat.MAINTENANCE_WINDOW, {"schedule": schedule, "duration": 3, "cutoff": 1})
+        b.add(f"{purpose}-target", pat.WINDOW_TARGET, {"windowId": UNKNOWN, "resourceType": "INSTANCE", "targets": [
+            {"key": "tag:Patch Group", "values": [PATCH_GROUP]}]}, {"windowId": [f"{purpose}-window"]})
+        b.add(f"{purpose}-task", pat.WINDOW_TASK, {
+            "windowId": UNKNOWN, "taskType": "RUN_COMMAND", "taskArn": "AWS-RunPatchBaseline",
+            "targets": [{"key": "WindowTargetIds", "values": [UNKNOWN]}],
+            "taskInvocationParameters": {"runCommandParameters": {"parameters": [{"name": "Operation", "values": [operation]}]}},
+        }, {"windowId": [f"{purpose}-window"], "targets": [f"{purpose}-target"]})
+
+
+def world(env: str = "prod") -> World:
+    b = Builder(env, json_tags=True)
+    network(b)
+    tiers(b)
+    edge(b)
+    patching(b)
+    return b.world
+
+
+def setting(key: str, path: str, value: Any) -> Change:
+    """Set (or, for `None`, remove) a dotted input path of world resource `key`."""
+
+    def change(w: World) -> None:
+        *parents, last = path.split(".")
+        current: Any = props(w[key])
+        for part in parents:
+            current = current[int(part)] if isinstance(current, list) else current[part]
+        if isinstance(current, list):
+            current[int(last)] = value
+        elif value is None:
+            current.pop(last, None)
+        else:
+            current[last] = value
+
+    return change
+
+
+def adding(key: str, type_: str, values: dict[str, Any], deps: dict[str, list[str]] | None = None,
+           parent: str | None = None) -> Change:
+    """Add a resource to the world."""
+
+    def change(w: World) -> None:
+        b = Builder("prod", json_tags=True)
+        b.world = w
+        b.add(key, type_, values, deps, parent)
+
+    return change
+
+
+def depending(key: str, prop: str, *names: str) -> Change:
+    """Make world resource `key`'s input `prop` come from `names` (none: a literal value)."""
+
+    def change(w: World) -> None:
+        w[key].property_dependencies[prop] = [w[n] for n in names]
+
+    return change
+
+
+def removing(*keys: str) -> Change:
+    def change(w: World) -> None:
+        for key in keys:
+            del w[key]
+
+    return change
+
+
+def both(*changes: Change) -> Change:
+    def change(w: World) -> None:
+        for c in changes:
+            c(w)
+
+    return change
+
+
+@pytest.mark.parametrize("rule_id", MY_RULES)
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_compliant_world_passes(rule_id: str, env: str) -> None:
+    assert check(rule_id, world(env)) == []
+
+
+def test_every_rule_of_these_domains_is_exercised() -> None:
+    assert {rule for rule, *_ in CASES} == set(MY_RULES)
+
+
+ADMIN_SG_RULE = {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}
+HTTPS_ACTION = {"type": "forward", "order": 1, "targetGroupArn": UNKNOWN}
+WEEKLY_ON_MONDAY = "cron(0 2 ? * MON *)"
+PUBLIC_RANGE = "198.51.100.0/24"
+
+# (rule, change, fires, why)
+CASES: list[tuple[str, Change, bool, str]] = [
+    # NET-01
+    ("subnets-never-assign-public-ips", setting("app-0", "mapPublicIpOnLaunch", True), True, "public IPs on launch"),
+    ("subnets-never-assign-public-ips", setting("app-0", "mapPublicIpOnLaunch", None), False, "absent means false"),
+    ("subnets-never-assign-public-ips", setting("app-0", "mapPublicIpOnLaunch", UNKNOWN), False, "unknown at preview"),
+    ("instances-get-no-public-ip", setting("launch-template", "networkInterfaces.0.associatePublicIpAddress", "true"), True, "string true"),
+    ("instances-get-no-public-ip", setting("launch-template", "networkInterfaces.0.associatePublicIpAddress", UNKNOWN), False, "unknown"),
+    ("instances-get-no-public-ip", adding("vm", net.INSTANCE, {"associatePublicIpAddress": True}), True, "an instance"),
+    ("databases-are-not-publicly-accessible", setting("database", "publiclyAccessible", True), True, "public database"),
+    ("databases-are-not-publicly-accessible", adding("aurora-1", net.CLUSTER_INSTANCE, {"publiclyAccessible": True}), True, "aurora"),
+    ("only-the-edge-load-balancer-faces-the-internet", adding("other", LB, {"internal": False}), True, "second internet-facing"),
+    ("only-the-edge-load-balancer-faces-the-internet", adding("other", LB, {}), True, "absent internal means internet-facing"),
+    ("only-the-edge-load-balancer-faces-the-internet", adding("other", LB, {"internal": True}), False, "internal elsewhere"),
+    ("only-the-edge-load-balancer-faces-the-internet", adding("other", LB, {"internal": UNKNOWN}), False, "unknown internal"),
+    ("only-the-edge-load-balancer-faces-the-internet", adding("other", LB, {"internal": False}, parent="edge"), True, "two edge ALBs"),
+    ("only-the-edge-load-balancer-faces-the-internet", setting("alb", "loadBalancerType", "network"), True, "edge NLB bypasses WAF"),
+    # NET-02
+    ("private-subnets-have-no-internet-route", setting("app-table", "routes", [{"cidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN}]),
+     True, "default route to anything"),
+    ("private-subnets-have-no-internet-route", setting("data-table", "routes", [{"ipv6CidrBlock": "::/0", "egressOnlyGatewayId": "x"}]),
+     True, "IPv6 default route"),
+    ("private-subnets-have-no-internet-route", setting("app-table", "routes", [{"cidrBlock": PUBLIC_RANGE, "natGatewayId": "nat-1"}]),
+     True, "a literal NAT target"),
+    ("private-subnets-have-no-internet-route", both(setting("app-table", "routes", [{"cidrBlock": PUBLIC_RANGE, "gatewayId": UNKNOWN}]),
+                                                    depending("app-table", "routes", "igw")), True, "an internet gateway output"),
+    ("private-subnets-have-no-internet-route", setting("app-table", "routes", [{"cidrBlock": UNKNOWN, "vpcPeeringConnectionId": UNKNOWN}]),
+     False, "unknown destination, no gateway"),
+    ("private-subnets-have-no-internet-route", adding("app-out", net.ROUTE, {"destinationCidrBlock": PUBLIC_RANGE, "gatewayId": UNKNOWN},
+                                                      {"routeTableId": ["app-table"], "gatewayId": ["igw"]}), True, "separate route"),
+    ("private-subnets-have-no-internet-route", adding("public-out", net.ROUTE, {"destinationIpv6CidrBlock": "::/0", "gatewayId": UNKNOWN},
+                                                      {"routeTableId": ["public-table"], "gatewayId": ["igw"]}), False, "public tier may"),
+    ("there-is-no-nat-gateway", adding("nat", net.NAT_GATEWAY, {"subnetId": UNKNOWN}, {"subnetId": ["public-0"]}), True, "NAT gateway"),
+    # NET-03
+    ("aws-services-are-reached-through-vpc-endpoints", removing("endpoint-kms"), True, "no kms endpoint"),
+    ("aws-services-are-reached-through-vpc-endpoints", setting("endpoint-s3", "vpcEndpointType", "Interface"), True, "S3 gateway needed"),
+    ("aws-services-are-reached-through-vpc-endpoints", setting("endpoint-dynamodb", "vpcEndpointType", None), False, "Gateway default"),
+    ("aws-services-are-reached-through-vpc-endpoints", depending("endpoint-ssm", "vpcId"), True, "endpoint of another VPC"),
+    ("aws-services-are-reached-through-vpc-endpoints", both(removing("endpoint-kms"), setting("endpoint-sts", "serviceName", UNKNOWN)),
+     False, "an unknown service may be the missing one"),
+    ("interface-endpoints-use-private-dns", setting("endpoint-logs", "privateDnsEnabled", None), True, "absent means false"),
+    ("interface-endpoints-use-private-dns", setting("endpoint-logs", "privateDnsEnabled", UNKNOWN), False, "unknown"),
+    ("vpc-endpoint-policies-admit-only-this-account", setting("endpoint-sts", "policy", None), True, "default full-access policy"),
+    ("vpc-endpoint-policies-admit-only-this-account", setting("endpoint-sts", "policy", UNKNOWN), False, "unknown policy"),
+    ("vpc-endpoint-policies-admit-only-this-account", setting("endpoint-s3", "policy", json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*"]}]})),
+     False, "read-only on a named AWS bucket"),
+    ("vpc-endpoint-policies-admit-only-this-account", setting("endpoint-s3", "policy", json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::*/*"]}]})), True, "any bucket"),
+    ("vpc-endpoint-policies-admit-only-this-account", setting("endpoint-s3", "policy", json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": ["arn:aws:s3:::al2023-repos/*"]}]})), True, "writes"),
+    # NET-04
+    ("default-security-groups-have-no-rules", setting("default-sg", "ingress", [{"protocol": "-1", "self": True}]), True, "intra-group"),
+    ("default-security-groups-have-no-rules", setting("default-sg", "egress", None), False, "absent: the provider removes rules"),
+    ("default-security-groups-have-no-rules", removing("default-sg"), True, "not adopted"),
+    ("default-security-groups-have-no-rules", adding("sneaky", net.INGRESS_RULE, {"ipProtocol": "-1", "cidrIpv4": VPC_CIDR},
+                                                     {"securityGroupId": ["vpc"]}), True, "a rule on vpc.defaultSecurityGroupId"),
+    # NET-05
+    ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.0.ruleNo", 300), True, "deny after allow"),
+    ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.2.ruleNo", UNKNOWN), False, "unknown number"),
+    ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.2.cidrBlock", "::/0"), True, "IPv6 allow, no ::/0 deny"),
+    ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.2.protocol", "icmp"), False, "no port allowed"),
+    ("network-acls-deny-admin-ports-before-any-allow", adding("acl-rule", net.NETWORK_ACL_RULE, {
+        "ruleNumber": 50, "ruleAction": "allow", "protocol": "6", "fromPort": 3389, "toPort": 3389, "cidrBlock": "10.0.0.0/8"},
+        {"networkAclId": ["app-acl"]}), True, "a separate ACL rule first"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("ssh", net.INGRESS_RULE, ADMIN_SG_RULE), True, "SSH from anywhere"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("rdp", net.INGRESS_RULE, {
+        **ADMIN_SG_RULE, "ipProtocol": "17", "fromPort": 3389, "toPort": 3389}), True, "UDP RDP"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("all", net.SECURITY_GROUP, {"ingress": [
+        {"protocol": "-1", "fromPort": 0, "toPort": 0, "ipv6CidrBlocks": ["::/0"]}]}), True, "all ports from IPv6 anywhere"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("ssh", net.INGRESS_RULE, {**ADMIN_SG_RULE, "cidrIpv4": VPC_CIDR}),
+     False, "SSH from inside is NET-07's business"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("ssh", net.INGRESS_RULE, {**ADMIN_SG_RULE, "fromPort": UNKNOWN}),
+     False, "unknown port"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("out", net.SECURITY_GROUP_RULE, {
+        "type": "egress", "protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}), False, "egress"),
+    ("security-groups-admit-no-admin-ports-from-anywhere", adding("in", net.SECURITY_GROUP_RULE, {
+        "type": "ingress", "protocol": "tcp", "fromPort": 0, "toPort": 65535, "cidrBlocks": ["0.0.0.0/0"]}), True, "all TCP ports"),
+    # NET-06
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-log", "trafficType", "REJECT"), True, "rejected only"),
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-log", "trafficType", UNKNOWN), False, "unknown"),
+    ("vpc-flow-logs-capture-all-traffic", removing("flow-log"), True, "no flow log"),
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-log", "logDestinationType", "s3"), True, "not to CloudWatch"),
+    ("vpc-flow-logs-capture-all-traffic", depending("flow-log", "logDestination"), True, "a literal destination"),
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-logs", "retentionInDays", None), True, "kept forever, unmanaged"),
+    # NET-07
+    ("database-admits-only-the-app-tier", both(setting("db-from-app", "cidrIpv4", VPC_CIDR),
+                                               setting("db-from-app", "referencedSecurityGroupId", None)), True, "CIDR ingress"),
+    ("database-admits-only-the-app-tier", depending("db-from-app", "referencedSecurityGroupId", "alb-sg"), True, "another tier"),
+    ("database-admits-only-the-app-tier", setting("db-from-app", "referencedSecurityGroupId", UNKNOWN), False, "unknown id, known source"),
+    ("database-admits-only-the-app-tier", depending("db-from-app", "referencedSecurityGroupId"), True, "a literal group id"),
+    ("database-admits-only-the-app-tier", depending("database", "vpcSecurityGroupIds"), True, "the VPC's default group"),
+    ("database-admits-only-the-app-tier", adding("db-self", net.SECURITY_GROUP_RULE, {"type": "ingress", "self": True, "protocol": "-1"},
+                                                 {"securityGroupId": ["db-sg"]}), True, "itself"),
+    ("database-admits-only-the-app-tier", setting("db-sg", "ingress", [{"protocol": "tcp", "cidrBlocks": [VPC_CIDR]}]), True, "inline"),
+    ("app-tier-admits-only-the-load-balancer", both(setting("app-in-alb", "cidrIpv4", VPC_CIDR),
+                                                    setting("app-in-alb", "referencedSecurityGroupId", None)), True, "CIDR ingress"),
+    ("app-tier-admits-only-the-load-balancer", depending("app-in-alb", "referencedSecurityGroupId", "db-sg"), True, "the database"),
+    ("app-tier-admits-only-the-load-balancer", adding("app-in-ep", net.INGRESS_RULE, {"prefixListId": "pl-1", "ipProtocol": "tcp"},
+                                                      {"securityGroupId": ["app-sg"]}), True, "a prefix list"),
+    # EDGE-01
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.5.overrideAction", {"count": {}}), True, "count only"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.action", {"count": {}}), True, "rate limit counts"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.3.statement.managedRuleGroupStatement.vendorName",
+                                                                "Acme"), True, "not AWS's group"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules", UNKNOWN), False, "unknown rules"),
+    ("internet-facing-load-balancers-are-behind-a-web-acl", removing("waf-association"), True, "no association"),
+    ("internet-facing-load-balancers-are-behind-a-web-acl", depending("waf-association", "resourceArn"), True, "a literal ARN"),
+    ("internet-facing-load-balancers-are-behind-a-web-acl", adding("inner", LB, {"internal": True}), False, "internal needs none"),
+    # EDGE-02
+    ("web-acls-log-to-a-waf-log-group", setting("waf-logs", "name", "/cs-prod/waf"), True, "WAF delivers only to aws-waf-logs-*"),
+    ("web-acls-log-to-a-waf-log-group", setting("waf-logs", "name", UNKNOWN), False, "unknown name"),
+    ("web-acls-log-to-a-waf-log-group", removing("waf-logging"), True, "not logged"),
+    ("waf-logs-redact-credentials", setting("waf-logging", "redactedFields.1.singleHeader.name", "x-forwarded-for"), True, "cookie"),
+    ("waf-logs-redact-credentials", setting("waf-logging", "redactedFields.0.singleHeader.name", "Authorization"), False, "any case"),
+    ("waf-logs-redact-credentials", setting("waf-logging", "redactedFields.0.singleHeader.name", UNKNOWN), False, "unknown"),
+    # EDGE-03
+    ("load-balancers-refuse-malformed-requests", setting("alb", "dropInvalidHeaderFields", None), True, "absent means false"),
+    ("load-balancers-refuse-malformed-requests", setting("alb", "desyncMitigationMode", "defensive"), True, "defensive"),
+    ("load-balancers-refuse-malformed-requests", adding("nlb", LB, {"loadBalancerType": "network", "internal": True}), False, "an NLB"),
+    ("load-balancers-write-access-logs", setting("alb", "accessLogs", None), True, "no access logs"),
+    ("load-balancers-write-access-logs", setting("alb", "accessLogs.enabled", UNKNOWN), False, "unknown"),
+    ("load-balancers-are-deletion-protected-in-prod", setting("alb", "enableDeletionProtection", False), True, "prod"),
+    # EDGE-04
+    ("https-listeners-authenticate-with-cognito-first", setting("https", "defaultActions", [HTTPS_ACTION]), True, "forward only"),
+    ("https-listeners-authenticate-with-cognito-first", setting("https", "defaultActions.0.order", 3), True, "forward runs first"),
+    ("https-listeners-authenticate-with-cognito-first", setting("https", "defaultActions.0.authenticateCognito.onUnauthenticatedRequest",
+                                                                "allow"), True, "anonymous allowed"),
+    ("https-listeners-authenticate-with-cognito-first", setting("https", "defaultActions.0.authenticateCognito.onUnauthenticatedRequest",
+                                                                UNKNOWN), False, "unknown setting"),
+    ("https-listeners-authenticate-with-cognito-first", setting("https", "defaultActions", UNKNOWN), False, "unknown actions"),
+    ("no-listener-forwards-unauthenticated", setting("https", "defaultActions", [HTTPS_ACTION]), True, "forward only"),
+    ("no-listener-forwards-unauthenticated", setting("http", "defaultActions", [HTTPS_ACTION]), True, "plain HTTP forwards"),
+    ("no-listener-forwards-unauthenticated", setting("http", "defaultActions.0.redirect.protocol", "HTTP"), True, "redirect to HTTP"),
+    ("no-listener-forwards-unauthenticated", adding("bypass", LISTENER_RULE, {"actions": [HTTPS_ACTION]}, {"listenerArn": ["https"]}),
+     True, "a listener rule skips login"),
+    ("no-listener-forwards-unauthenticated", adding("moved", LISTENER_RULE, {"actions": [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS"}}]}, {"listenerArn": ["http"]}), False, "an HTTP rule that redirects"),
+    ("no-listener-forwards-unauthenticated", adding("fixed", LISTENER_RULE, {"actions": [
+        {"type": "fixed-response", "fixedResponse": {"statusCode": "503"}}]}, {"listenerArn": ["http"]}), True, "HTTP answers itself"),
+    ("no-listener-forwards-unauthenticated", setting("https", "defaultActions.1", UNKNOWN), False, "unknown action"),
+    # PATCH-01
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.approveAfterDays", 8), True, "8 days in prod"),
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.approveAfterDays", None), True, "a date"),
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.approveAfterDays", UNKNOWN), False, "unknown"),
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.complianceLevel", "HIGH"), True, "HIGH"),
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.patchFilters.0.values", ["Security"]),
+     True, "bug fixes not approved"),
+    ("patch-baselines-approve-critical-fixes-promptly", setting("baseline", "approvalRules.0.patchFilters", [
+        {"key": "CLASSIFICATION", "values": ["Security", "Bugfix", "Enhancement"]}]), False, "no severity filter approves all"),
+    # PATCH-02
+    ("patching-scans-daily-and-installs-weekly", setting("scan-window", "schedule", WEEKLY_ON_MONDAY), True, "weekly scan"),
+    ("patching-scans-daily-and-installs-weekly", setting("install-window", "schedule", "cron(0 3 ? * SUN#1 *)"), True, "monthly"),
+    ("patching-scans-daily-and-installs-weekly", setting("install-window", "schedule", UNKNOWN), False, "unknown schedule"),
+    ("patching-scans-daily-and-installs-weekly", setting("install-window", "enabled", False), True, "disabled window"),
+    ("patching-scans-daily-and-installs-weekly", removing("scan-task"), True, "no scan"),
+    ("patching-scans-daily-and-installs-weekly", setting("install-target", "targets.0.values", ["cs-prod-db"]), True, "another group"),
+    ("patching-scans-daily-and-installs-weekly", setting("install-target", "targets.0.values", [UNKNOWN]), False, "unknown group"),
+    ("patching-scans-daily-and-installs-weekly", both(setting("scan-window", "schedule", WEEKLY_ON_MONDAY), adding(
+        "scan-2-task", pat.WINDOW_TASK, dict(props(world()["scan-task"])), {"windowId": ["install-window"], "targets": ["scan-target"]})),
+     True, "two weekly scans are not a daily one"),
+    ("instance-patch-groups-have-a-baseline", setting("patch-group", "patchGroup", "cs-prod-db"), True, "baseline for another group"),
+    ("instance-patch-groups-have-a-baseline", setting("patch-group", "patchGroup", UNKNOWN), False, "unknown group"),
+    ("instance-patch-groups-have-a-baseline", setting("launch-template", "tagSpecifications", []), True, "untagged instances"),
+    ("instance-patch-groups-have-a-baseline", depending("patch-group", "baselineId"), True, "AWS's default baseline"),
+    # PATCH-03
+    ("database-takes-minor-upgrades-in-a-declared-window", setting("database", "autoMinorVersionUpgrade", False), True, "off"),
+    ("database-takes-minor-upgrades-in-a-declared-window", setting("database", "autoMinorVersionUpgrade", None), False, "default on"),
+    ("database-takes-minor-upgrades-in-a-declared-window", setting("database", "maintenanceWindow", None), True, "AWS picks"),
+    ("database-takes-minor-upgrades-in-a-declared-window", setting("database", "maintenanceWindow", "sunday 4am"), True, "malformed"),
+    # PATCH-04
+    ("instance-metadata-requires-imdsv2-with-one-hop", setting("launch-template", "metadataOptions.httpTokens", "optional"), True, "v1"),
+    ("instance-metadata-requires-imdsv2-with-one-hop", setting("launch-template", "metadataOptions.httpPutResponseHopLimit", None),
+     True, "the AMI's hop limit"),
+    ("instance-metadata-requires-imdsv2-with-one-hop", setting("launch-template", "metadataOptions", {"httpEndpoint": "disabled"}),
+     False, "no metadata at all"),
+    ("instance-metadata-requires-imdsv2-with-one-hop", setting("launch-template", "metadataOptions.httpTokens", UNKNOWN), False, "unknown"),
+    ("instances-are-managed-by-ssm", depending("launch-template", "iamInstanceProfile"), True, "no profile of this stack"),
+    ("instances-are-managed-by-ssm", setting("instance-policies", "policyArns", ["arn:aws:iam::aws:policy/ReadOnlyAccess"]), True,
+     "no SSM core"),
+    ("instances-are-managed-by-ssm", both(removing("instance-policies"), adding(
+        "ssm-core", pat.ROLE_POLICY_ATTACHMENT, {"policyArn": "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore"},
+        {"role": ["instance-role"]})), False, "a single attachment"),
+    ("instances-are-managed-by-ssm", setting("instance-policies", "policyArns", [UNKNOWN]), False, "unknown ARN"),
+    ("instances-have-no-key-pair", setting("launch-template", "keyName", "ops-admin"), True, "a key pair"),
+    ("instances-have-no-key-pair", setting("launch-template", "keyName", ""), False, "empty"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "change", "fires", "why"), CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES])
+def test_rule(rule_id: str, change: Change, fires: bool, why: str) -> None:
+    w = world()
+    change(w)
+    assert bool(check(rule_id, w)) is fires, why
+
+
+@pytest.mark.parametrize(("env", "days", "fires"), [("prod", 7, False), ("prod", 8, True), ("dev", 14, False), ("dev", 15, True)])
+def test_patch_approval_ceiling_depends_on_the_environment(env: str, days: int, fires: bool) -> None:
+    w = world(env)
+    props(w["baseline"])["approvalRules"][0]["approveAfterDays"] = days
+    assert bool(check("patch-baselines-approve-critical-fixes-promptly", w)) is fires
+
+
+def test_deletion_protection_is_only_required_in_prod() -> None:
+    w = world("dev")
+    props(w["alb"])["enableDeletionProtection"] = False
+    assert check("load-balancers-are-deletion-protected-in-prod", w) == []
+
+
+@pytest.mark.parametrize(("schedule", "days"), [
+    ("cron(0 2 * * ? *)", 1), ("cron(0 */6 ? * * *)", 1), ("cron(0 3 ? * SUN *)", 7), ("cron(0 3 ? * MON-FRI *)", 3),
+    ("cron(0 3 ? * SUN,WED *)", 4), ("cron(0 3 ? * 1-7 *)", 1), ("cron(0 3 ? * FRI-MON *)", 4), ("cron(0 3 */2 * ? *)", 2),
+    ("rate(12 hours)", 0.5), ("rate(3 days)", 3), ("rate(1 day)", 1),
+    ("cron(0 3 ? * SUN#1 *)", math.inf), ("cron(0 3 ? * L *)", math.inf), ("cron(0 3 1 * ? *)", math.inf),
+    ("cron(0 3 ? 1 SUN *)", math.inf), ("at(2030-01-01T00:00:00)", math.inf),
+])
+def test_schedule_intervals(schedule: str, days: float) -> None:
+    assert pat.interval_days(schedule) == days
+
+
+def test_violations_carry_evidence() -> None:
+    w = world()
+    props(w["alb"])["desyncMitigationMode"] = "monitor"
+    assert check("load-balancers-refuse-malformed-requests", w) == [
+        'alb: desyncMitigationMode is not "strictest" (absent means defensive) [desyncMitigationMode = "monitor"; '
+        'expected "strictest" (absent means defensive)]']
