@@ -101,7 +101,7 @@ def load_alarms(path: Path = ALARMS_PATH) -> tuple[AlarmSpec, ...]:
             raise ValueError(f"{path}: duplicate alarm {field} in {values}")
     for spec in specs:
         if not RUNBOOK_RE.match(spec.runbook):
-            raise ValueError(f"{path}: alarm {spec.id} runbook {spec.runbook!r} is not a runbooks/...md path")
+            raise ValueError(f"{path}: alarm {spec.id} runbook {spec.runbook!r} is not a Markdown file under runbooks/")
         if not (spec.pattern.startswith("{") and spec.pattern.endswith("}")):
             raise ValueError(f"{path}: alarm {spec.id} pattern is not a JSON filter pattern")
     return specs

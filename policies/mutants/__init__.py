@@ -20,6 +20,8 @@ from typing import Any
 
 import pulumi
 
+from policies.rules._support import SECRET_SIG
+
 Props = dict[str, Any]
 
 
@@ -76,8 +78,8 @@ def _walk(props: Any, path: str) -> tuple[Any, str]:
     return current, parts[-1]
 
 
-def set_prop(type_: str, path: str, value: Any, name: str = "*") -> pulumi.ResourceTransform:
-    """Set a (dotted) property path to `value`, e.g. `set_prop("aws:kms/key:Key", "enableKeyRotation", False)`."""
+def set_path(path: str, value: Any) -> Callable[[Props], None]:
+    """An edit setting a dotted path (list items by index) of props or of a JSON document, e.g. `"inputs.kmsKeyId"`."""
 
     def change(props: Props) -> None:
         parent, key = _walk(props, path)
@@ -86,7 +88,12 @@ def set_prop(type_: str, path: str, value: Any, name: str = "*") -> pulumi.Resou
         else:
             parent[key] = value
 
-    return edit(type_, change, name)
+    return change
+
+
+def set_prop(type_: str, path: str, value: Any, name: str = "*") -> pulumi.ResourceTransform:
+    """Set a (dotted) property path to `value`, e.g. `set_prop("aws:kms/key:Key", "enableKeyRotation", False)`."""
+    return edit(type_, set_path(path, value), name)
 
 
 def drop_prop(type_: str, path: str, name: str = "*") -> pulumi.ResourceTransform:
@@ -101,20 +108,37 @@ def drop_prop(type_: str, path: str, name: str = "*") -> pulumi.ResourceTransfor
 
 
 def edit_document(type_: str, prop: str, change: Callable[[dict[str, Any]], None], name: str = "*") -> pulumi.ResourceTransform:
-    """Edit a JSON policy document property in place (drop a statement, widen a principal, ...)."""
+    """Edit a JSON policy document property in place (drop a statement, widen a principal, ...), keeping its secret
+    marking if it has one."""
 
     def apply(props: Props) -> None:
         raw = props.get(prop)
-        if isinstance(raw, str):
-            document = json.loads(raw)
-            change(document)
-            props[prop] = json.dumps(document)
+        wrapped = raw if isinstance(raw, dict) and SECRET_SIG in raw else None
+        text = wrapped["value"] if wrapped is not None else raw
+        if not isinstance(text, str):
+            return
+        document = json.loads(text)
+        change(document)
+        props[prop] = {**wrapped, "value": json.dumps(document)} if wrapped is not None else json.dumps(document)
 
     return edit(type_, apply, name)
 
 
-def drop_statement(sid: str) -> Callable[[dict[str, Any]], None]:
+def drop_statement(*sids: str) -> Callable[[dict[str, Any]], None]:
+    """A document edit removing the statements with these Sids."""
+
     def change(document: dict[str, Any]) -> None:
-        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") not in sids]
 
     return change
+
+
+def each_statement(change: Callable[[dict[str, Any]], None], sid: str | None = None) -> Callable[[dict[str, Any]], None]:
+    """A document edit applying `change` to every statement (or only the one with `sid`)."""
+
+    def apply(document: dict[str, Any]) -> None:
+        for statement in document["Statement"]:
+            if sid is None or statement.get("Sid") == sid:
+                change(statement)
+
+    return apply

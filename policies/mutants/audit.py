@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from policies.mutants import drop_prop, drop_statement, edit_document, mutant, set_prop
+from policies.mutants import drop_prop, drop_statement, edit_document, mutant, set_path, set_prop
 from policies.rules._support import S3_BUCKET as BUCKET
 from policies.rules.audit import (
     BUCKET_LOGGING,
@@ -34,18 +33,6 @@ from policies.rules.monitoring import (
 
 ARCHIVE = "*-audit-archive"
 TRAIL_LOG_GROUP = "*-audit-log-group"
-
-
-def set_in(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """A JSON document edit (for `edit_document`) setting a dotted path, e.g. `"inputs.kmsKeyId"`."""
-
-    def change(document: dict[str, Any]) -> None:
-        *parents, key = path.split(".")
-        for part in parents:
-            document = document[part]
-        document[key] = value
-
-    return change
 
 
 def widen_to_everyone(document: dict[str, Any]) -> None:
@@ -95,9 +82,9 @@ mutant("aud-06-trail-log-retention-30-days", "AUD-06", "the trail's CloudWatch c
 mutant("aud-06-session-log-retention-30-days", "AUD-06", "admin session transcripts expire after 30 days in prod",
        transform=set_prop(LOG_GROUP, "retentionInDays", 30, name="*-ssm-sessions"))
 mutant("aud-06-session-transcripts-unencrypted", "AUD-06", "Session Manager streams transcripts to CloudWatch unencrypted",
-       transform=edit_document(SSM_DOCUMENT, "content", set_in("inputs.cloudWatchEncryptionEnabled", False)))
+       transform=edit_document(SSM_DOCUMENT, "content", set_path("inputs.cloudWatchEncryptionEnabled", False)))
 mutant("aud-06-session-transcripts-not-sent", "AUD-06", "Session Manager sends transcripts to no log group",
-       transform=edit_document(SSM_DOCUMENT, "content", set_in("inputs.cloudWatchLogGroupName", "")))
+       transform=edit_document(SSM_DOCUMENT, "content", set_path("inputs.cloudWatchLogGroupName", "")))
 
 # --- MON: detectors, Config, alarms and finding routes ------------------------------------------------------------
 
@@ -135,10 +122,10 @@ mutant("mon-05-break-glass-filter-narrowed", "MON-05", "the break-glass filter o
                           name="*-break-glass-use-filter"))
 
 mutant("mon-06-guardduty-severity-9", "MON-06", "only critical GuardDuty findings (severity >= 9) page",
-       transform=edit_document(EVENT_RULE, "eventPattern", set_in("detail.severity", [{"numeric": [">=", 9]}]),
+       transform=edit_document(EVENT_RULE, "eventPattern", set_path("detail.severity", [{"numeric": [">=", 9]}]),
                                name="*-guardduty-high-severity"))
 mutant("mon-06-securityhub-critical-only", "MON-06", "HIGH Security Hub findings no longer page",
-       transform=edit_document(EVENT_RULE, "eventPattern", set_in("detail.findings.Severity.Label", ["CRITICAL"]),
+       transform=edit_document(EVENT_RULE, "eventPattern", set_path("detail.findings.Severity.Label", ["CRITICAL"]),
                                name="*-securityhub-critical-high"))
 mutant("mon-06-macie-rule-disabled", "MON-06", "the Macie finding rule is disabled",
        transform=set_prop(EVENT_RULE, "state", "DISABLED", name="*-macie-sensitive-data"))

@@ -7,10 +7,9 @@ switch a store to AWS-managed encryption.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from policies.mutants import Props, drop_prop, drop_statement, edit, edit_document, mutant, set_prop
+from policies.mutants import Props, drop_prop, drop_statement, each_statement, edit, edit_document, mutant, set_prop
 
 KMS_KEY = "aws:kms/key:Key"
 BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -23,17 +22,6 @@ LISTENER = "aws:lb/listener:Listener"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 SSE_DEFAULT = "rules.0.applyServerSideEncryptionByDefault"
-
-
-def statement_edit(sid: str, change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
-    """A policy-document edit applying `change` to the statement `sid`."""
-
-    def apply(document: dict[str, Any]) -> None:
-        for statement in document["Statement"]:
-            if statement.get("Sid") == sid:
-                change(statement)
-
-    return apply
 
 
 def sse_s3(props: Props) -> None:
@@ -73,10 +61,10 @@ mutant("key-02-seven-day-deletion-window", "KEY-02", "the audit-logs key can be 
 
 # --- KEY-03 -------------------------------------------------------------------------------------------------------
 mutant("key-03-logs-service-unconditioned", "KEY-03", "CloudWatch Logs may use the operational-logs key for any account",
-       transform=edit_document(KMS_KEY, "policy", statement_edit("CloudWatchLogsForThisAccountOnly", lambda s: s.pop("Condition")),
+       transform=edit_document(KMS_KEY, "policy", each_statement(lambda s: s.pop("Condition"), "CloudWatchLogsForThisAccountOnly"),
                                name="*-keys-operational-logs"))
 mutant("key-03-anyone-may-use-database-key", "KEY-03", 'the case-database key lets {"AWS": "*"} use it unconditioned',
-       transform=edit_document(KMS_KEY, "policy", statement_edit("ServiceUseThroughOurAccountOnly", anyone_unconditioned),
+       transform=edit_document(KMS_KEY, "policy", each_statement(anyone_unconditioned, "ServiceUseThroughOurAccountOnly"),
                                name="*-keys-case-database"))
 
 # --- ENC-01 -------------------------------------------------------------------------------------------------------

@@ -6,14 +6,10 @@ a secret (it holds the ExternalId), so the edits here unwrap and rewrap the engi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import pulumi
-
-from policies.mutants import Props, drop_prop, edit, mutant, set_prop
-from policies.rules._support import SECRET_SIG
+from policies.mutants import drop_prop, drop_statement, each_statement, edit_document, mutant, set_prop
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -24,40 +20,6 @@ ACCESS_ANALYZER = "aws:accessanalyzer/analyzer:Analyzer"
 USER_POOL = "aws:cognito/userPool:UserPool"
 
 Change = Callable[[dict[str, Any]], None]
-
-
-def edit_policy(type_: str, prop: str, change: Change, name: str) -> pulumi.ResourceTransform:
-    """Edit a JSON policy document input in place, keeping its secret marking if it has one."""
-
-    def apply(props: Props) -> None:
-        raw = props.get(prop)
-        wrapped = raw if isinstance(raw, dict) and SECRET_SIG in raw else None
-        text = wrapped["value"] if wrapped is not None else raw
-        if not isinstance(text, str):
-            return
-        document = json.loads(text)
-        change(document)
-        props[prop] = {**wrapped, "value": json.dumps(document)} if wrapped is not None else json.dumps(document)
-
-    return edit(type_, apply, name)
-
-
-def each_statement(change: Change, sid: str | None = None) -> Change:
-    """A document edit applying `change` to every statement (or only the one with `sid`)."""
-
-    def apply(document: dict[str, Any]) -> None:
-        for statement in document["Statement"]:
-            if sid is None or statement.get("Sid") == sid:
-                change(statement)
-
-    return apply
-
-
-def without(*sids: str) -> Change:
-    def apply(document: dict[str, Any]) -> None:
-        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") not in sids]
-
-    return apply
 
 
 def add_actions(*actions: str) -> Change:
@@ -93,21 +55,21 @@ def any_external_id(statement: dict[str, Any]) -> None:
 
 # --- IAM-01 ---------------------------------------------------------------------------------------------------------
 mutant("iam-01-partner-may-delete-documents", "IAM-01", "the partner's case-documents policy also allows s3:DeleteObject",
-       transform=edit_policy(ROLE_POLICY, "policy", each_statement(add_actions("s3:DeleteObject"), "CaseDocumentsWrite"),
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(add_actions("s3:DeleteObject"), "CaseDocumentsWrite"),
                              name="*-roles-partner-case-documents"))
 mutant("iam-01-paralegal-reads-snapshots", "IAM-01", "the paralegal (case-database read) gets manage-level rds:DescribeDBSnapshots",
-       transform=edit_policy(ROLE_POLICY, "policy", each_statement(add_actions("rds:DescribeDBSnapshots"), "CaseDatabaseRead"),
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(add_actions("rds:DescribeDBSnapshots"), "CaseDatabaseRead"),
                              name="*-roles-paralegal-case-database"))
 mutant("iam-01-paralegal-trusts-ec2", "IAM-01", "the paralegal role is trusted by the EC2 service instead of people",
-       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(lambda s: s.update(Principal={"Service": "ec2.amazonaws.com"})),
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(lambda s: s.update(Principal={"Service": "ec2.amazonaws.com"})),
                              name="*-roles-paralegal"))
 
 # --- IAM-02 ---------------------------------------------------------------------------------------------------------
 mutant("iam-02-mfa-age-dropped", "IAM-02", "the partner role accepts MFA of any age",
-       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge")),
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge")),
                              name="*-roles-partner"))
 mutant("iam-02-day-old-mfa", "IAM-02", "the records manager accepts an MFA sign-in a day old",
-       transform=edit_policy(ROLE, "assumeRolePolicy",
+       transform=edit_document(ROLE, "assumeRolePolicy",
                              each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge", "86400")),
                              name="*-roles-records-manager"))
 
@@ -115,14 +77,14 @@ mutant("iam-02-day-old-mfa", "IAM-02", "the records manager accepts an MFA sign-
 mutant("iam-03-associate-without-boundary", "IAM-03", "the associate role loses its permissions boundary",
        transform=drop_prop(ROLE, "permissionsBoundary", name="*-roles-associate"))
 mutant("iam-03-boundary-removable", "IAM-03", "the boundary no longer denies deleting or replacing itself",
-       transform=edit_policy(MANAGED_POLICY, "policy", without("BoundaryStaysOnMatrixRoles"), name="*-permissions-boundary"))
+       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("BoundaryStaysOnMatrixRoles"), name="*-permissions-boundary"))
 
 # --- IAM-04 ---------------------------------------------------------------------------------------------------------
 mutant("iam-04-key-admin-may-use-keys", "IAM-04", "the key administrator's policies lose their explicit denies of key use",
-       transform=edit_policy(ROLE_POLICY, "policy", without("KeyAdminCannotDecrypt", "AdministratorsNeverUseKeys"),
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("KeyAdminCannotDecrypt", "AdministratorsNeverUseKeys"),
                              name="*-roles-key-admin-*"))
 mutant("iam-04-ci-reads-case-documents", "IAM-04", "the CI deployer's s3:* is no longer denied case-document content",
-       transform=edit_policy(ROLE_POLICY, "policy", without("CiCannotReadCaseDataCaseDocumentsContent"),
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("CiCannotReadCaseDataCaseDocumentsContent"),
                              name="*-roles-ci-deployer-segregation-of-duties"))
 mutant("iam-04-auditor-power-user", "IAM-04", "the security auditor gets PowerUserAccess instead of SecurityAudit",
        transform=set_prop(ROLE_POLICY_ATTACHMENT, "policyArn", "arn:aws:iam::aws:policy/PowerUserAccess",
@@ -141,11 +103,11 @@ mutant("iam-06-eight-character-passwords", "IAM-06", "the account password polic
 mutant("iam-07-twelve-hour-vendor-sessions", "IAM-07", "vendor sessions last 12 hours",
        transform=set_prop(ROLE, "maxSessionDuration", 43200, name="*-roles-vendor-support"))
 mutant("iam-07-any-external-id", "IAM-07", "the vendor trust accepts any ExternalId (StringLike *)",
-       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(any_external_id), name="*-roles-vendor-support"))
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(any_external_id), name="*-roles-vendor-support"))
 
 # --- IAM-08 ---------------------------------------------------------------------------------------------------------
 mutant("iam-08-oidc-any-branch", "IAM-08", "the CI trust admits every ref of the repository (StringLike repo:*)",
-       transform=edit_policy(ROLE, "assumeRolePolicy", each_statement(any_branch), name="*-roles-ci-deployer"))
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(any_branch), name="*-roles-ci-deployer"))
 
 # --- IAM-09 ---------------------------------------------------------------------------------------------------------
 mutant("iam-09-unused-access-analyzer-only", "IAM-09", "the only analyzer reports unused access, not external access",
@@ -165,5 +127,5 @@ mutant("iam-10-user-pool-deletable", "IAM-10", "the prod user pool's deletion pr
 
 # --- IAM-11 ---------------------------------------------------------------------------------------------------------
 mutant("iam-11-documents-on-any-resource", "IAM-11", "the partner's case-documents grant is widened to Resource *",
-       transform=edit_policy(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "CaseDocumentsWrite"),
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "CaseDocumentsWrite"),
                              name="*-roles-partner-case-documents"))

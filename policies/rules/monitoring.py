@@ -413,7 +413,7 @@ def only_this_accounts_alarms_and_events_publish_to_the_incident_topic(args: Sta
 
 @resource_rule("IR-02", *RUNBOOK_PROPS)
 def alerts_name_their_runbook(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """Every alarm, EventBridge rule and Config rule names the runbook that handles it (runbooks/...md in its description).
+    """Every alarm, EventBridge rule and Config rule names the runbook that handles it (a Markdown path under runbooks/ in its description).
     Implemented by components/alerting.py (alarms, finding rules) and components/detection.py (Config rules)."""
     prop = RUNBOOK_PROPS[args.resource_type]
     text = args.props.get(prop)
