@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup report test lint clean
+.PHONY: setup tools report test lint clean
 
 setup: .venv/.synced
 
@@ -18,14 +18,23 @@ setup: .venv/.synced
 	$(UV) sync --locked --compile-bytecode --python $(PYTHON)
 	touch $@
 
-report: setup
+# checkov (the third-party gate of `caseshield check`) in its own environment: it pins older boto3/networkx/packaging.
+CHECKOV := .tools/checkov/bin/checkov
+tools: $(CHECKOV)
+
+$(CHECKOV): tools/checkov-requirements.txt
+	$(PYTHON) -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet -r tools/checkov-requirements.txt
+	touch $@
+
+report: setup tools
 	.venv/bin/caseshield check --stack all --mutants --format md,html,json,sarif,junit --out reports
 
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/mypy caseshield components policies tests bench
 
-test: lint
+test: lint tools
 	.venv/bin/pytest
 
 clean:

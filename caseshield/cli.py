@@ -13,17 +13,37 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from caseshield.offline import RecordedResource, ResourceGraph, evaluate
+from caseshield.plans import PlanError
 from caseshield.project import StackNotFound, load_project
+from caseshield.render import FormatError, ReportWriteError
 from caseshield.respond import add_respond_parser
-from caseshield.settings import SettingsError
+from caseshield.role_matrix import RoleMatrixError
+from caseshield.strict_yaml import InputError
 from policies import catalog as catalog_module
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "controls.md"
 
 
 def stacks_named(name: str) -> list[str]:
-    """`all` means every stack file in the stack directory; otherwise a comma-separated list of stacks."""
-    return load_project().stacks() if name == "all" else [s for s in name.split(",") if s]
+    """`all` means every stack file in the stack directory; otherwise a comma-separated list of stacks.
+
+    Never an empty list: checking nothing must not look like a pass. Every name must be a file in stacks/."""
+    project = load_project()
+    known = ", ".join(project.stacks()) or "none"
+    if name == "all":
+        if not project.stacks():
+            raise StackNotFound(f"--stack all: no stack files (Pulumi.NAME.yaml) in {project.stack_dir}, so there is "
+                                "nothing to check. Fix: restore stacks/ or create a stack with `pulumi stack init NAME`.")
+        return project.stacks()
+    names = [s.strip() for s in name.split(",")]
+    if not all(names):
+        raise StackNotFound(f"--stack {name!r} names no stack (or an empty one). Fix: give stack names separated by "
+                            f"commas, or 'all' (stacks here: {known}).")
+    for stack in names:
+        if not project.stack_file(stack).is_file():  # stack_file refuses a name with a path in it
+            raise StackNotFound(f"no stack file stacks/Pulumi.{stack}.yaml (stacks here: {known}). "
+                                f"Create it with `pulumi stack init {stack}` and set its config.")
+    return list(dict.fromkeys(names))
 
 
 # --- plan ---------------------------------------------------------------------------------------------------------
@@ -58,21 +78,53 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 # --- check --------------------------------------------------------------------------------------------------------
 
+
+def engine_plans(args: argparse.Namespace) -> dict[str, ResourceGraph]:
+    """The graphs of `--stack-export` / `--preview-json` files, by stack; empty when the offline evaluation is used."""
+    from caseshield.plans import from_preview_json, from_stack_export
+
+    graphs = [from_stack_export(Path(f)) for f in args.stack_export or []]
+    graphs += [from_preview_json(Path(f)) for f in args.preview_json or []]
+    by_stack = {g.stack: g for g in graphs}
+    if len(by_stack) != len(graphs):
+        raise PlanError("two plan files describe the same stack; give one file per stack")
+    return by_stack
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from caseshield.render import render
+    from caseshield import inputs
+    from caseshield.render import clear, parse_formats, render
     from caseshield.report import run_check
 
+    formats = parse_formats(args.format)
+    named = [] if args.stack_export or args.preview_json else stacks_named(args.stack)
+    clear(Path(args.out))  # from here on, no earlier run's report can be mistaken for this one's
+    refused = inputs.problems(named)
+    if refused:
+        for message in refused:
+            print(f"caseshield: {message}", file=sys.stderr)
+        print("verdict: FAIL (input files refused; nothing checked, no report written)", file=sys.stderr)
+        return 2
     mutation = None
     if args.mutants:
         from caseshield.mutation import run_mutants
 
         mutation = run_mutants(jobs=args.jobs)
-    report = run_check(stacks_named(args.stack), today=args.today, mutation=mutation)
-    written = render(report, [f for f in args.format.split(",") if f], Path(args.out))
+    graphs = engine_plans(args)
+    stacks = sorted(graphs) if graphs else stacks_named(args.stack)
+    report = run_check(stacks, today=args.today, mutation=mutation, third_party=not args.no_checkov, preview=args.preview,
+                       graphs=graphs)
+    written = render(report, formats, Path(args.out))
     for stack in report.stacks:
-        counts = {s: list(stack.controls.values()).count(s) for s in ("pass", "fail", "waived", "warn", "error")}
+        if stack.settings_error:
+            print(f"caseshield: {stack.settings_error}", file=sys.stderr)
+        counts = {s: list(stack.controls.values()).count(s) for s in ("pass", "not-run", "fail", "waived", "warn", "error")}
         print(f"{stack.stack}: {'PASS' if stack.passed else 'FAIL'} "
               + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    from caseshield.thirdparty_checkov import summary_lines
+
+    for line in summary_lines(report.checkov):
+        print(line)
     for problem in report.waiver_problems:
         print(f"waivers: {problem}")
     for finding in report.parity:
@@ -81,8 +133,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"mutants: {sum(r.killed for r in report.mutation.results)}/{len(report.mutation.results)} caught "
               f"(kill rate {report.mutation.kill_rate:.0%})")
     print("reports: " + ", ".join(str(p) for p in written))
-    print(f"verdict: {'PASS' if report.passed else 'FAIL'}")
-    return 0 if report.passed else 1
+    passed = report.passed and bool(report.stacks)  # nothing checked is never a pass
+    print(f"verdict: {'PASS' if passed else 'FAIL'}")
+    return 0 if passed else 1
 
 
 # --- controls, explain, docs ----------------------------------------------------------------------------------------
@@ -144,6 +197,26 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- diff ---------------------------------------------------------------------------------------------------------
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from caseshield import diff
+
+    try:
+        result = diff.compare(diff.load(Path(args.base)), diff.load(Path(args.head)), args.today or dt.date.today())
+    except diff.DiffInputError as error:
+        print(f"caseshield: {error}", file=sys.stderr)
+        return 2
+    text = diff.markdown(result)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    for reason in result.gate_reasons():
+        print(f"diff: {reason}", file=sys.stderr)
+    return 1 if result.gate_reasons() else 0
+
+
 # --- parser -------------------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,10 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", default="md,html,json,sarif,junit", help="comma list of md, html, json, sarif, junit")
     check.add_argument("--out", default="reports", help="directory for the reports (default: reports/)")
     check.add_argument("--mutants", action="store_true", help="also run every mutant and report the kill rate")
+    check.add_argument("--no-checkov", action="store_true",
+                       help="skip the third-party gate (checkov over each stack's Terraform translation)")
     check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="processes for the mutant run (default: one per CPU)")
     check.add_argument("--today", type=dt.date.fromisoformat, default=None,
                        help="date waiver expiry is judged against (YYYY-MM-DD; default: today)")
+    check.add_argument("--preview", action="store_true",
+                       help="evaluate as on a first `pulumi preview` (computed outputs unknown) and report the policies that "
+                            "cannot run then")
+    check.add_argument("--stack-export", action="append", metavar="FILE",
+                       help="check the JSON of `pulumi stack export [--show-secrets]` instead of evaluating offline (repeatable)")
+    check.add_argument("--preview-json", action="append", metavar="FILE",
+                       help="check the JSON of `pulumi preview --json` instead of evaluating offline (repeatable)")
     check.set_defaults(func=cmd_check)
 
     controls = sub.add_parser("controls", help="list the controls of the catalog")
@@ -179,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--check", action="store_true", help="only verify the committed page is current")
     docs.set_defaults(func=cmd_docs)
 
+    diff = sub.add_parser("diff", help="compare two JSON reports: findings introduced/resolved, waivers, kill rate (Markdown)")
+    diff.add_argument("base", help="caseshield-report.json of the base branch")
+    diff.add_argument("head", help="caseshield-report.json of the change")
+    diff.add_argument("--out", help="write the Markdown here instead of standard output")
+    diff.add_argument("--today", type=dt.date.fromisoformat, default=None,
+                      help="date waiver expiry is judged against (YYYY-MM-DD; default: today)")
+    diff.set_defaults(func=cmd_diff)
+
     add_respond_parser(sub)
     return parser
 
@@ -187,7 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (SettingsError, StackNotFound, catalog_module.CatalogError) as error:
+    # InputError covers SettingsError and every refused input file; each message names the file or option, the
+    # value and the fix, never a traceback.
+    except (InputError, StackNotFound, catalog_module.CatalogError, PlanError, RoleMatrixError, FormatError,
+            ReportWriteError) as error:
         print(f"caseshield: {error}", file=sys.stderr)
         return 2
 

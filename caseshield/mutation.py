@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from functools import cache
+from typing import TextIO
 
 from caseshield import checks
 from caseshield.offline import evaluate
@@ -54,6 +57,24 @@ def run_mutants(only: set[str] | None = None, jobs: int = 1) -> MutationSummary:
     than one job pays off for whole runs, not for a handful of mutants."""
     ids = sorted(m for m in load_all() if only is None or m in only)
     if jobs <= 1 or len(ids) < 2 * jobs:
-        return MutationSummary([_run_by_id(i) for i in ids])
+        return MutationSummary(list(progress(map(_run_by_id, ids), len(ids))))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return MutationSummary(list(pool.map(_run_by_id, ids, chunksize=4)))
+        return MutationSummary(list(progress(pool.map(_run_by_id, ids, chunksize=4), len(ids))))
+
+
+def progress(results: Iterable[MutantResult], total: int, stream: TextIO | None = None) -> Iterator[MutantResult]:
+    """A progress bar on a terminal, where a run of minutes otherwise looks hung; nothing at all when the output
+    goes to a file or a CI log, which a redrawn bar would only fill with control characters."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield from results
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("mutants"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(file=stream, force_terminal=True), transient=False) as bar:
+        task = bar.add_task("mutants", total=total)
+        for result in results:
+            bar.advance(task)
+            yield result

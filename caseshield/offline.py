@@ -141,7 +141,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # This runs on an executor thread; deserializing a resource reference builds Outputs, which need a loop on
         # the calling thread (the stock mock monitor does the same).
         _ensure_event_loop()
-        inputs, opts = self._transformed(request, rpc.deserialize_properties(request.object, keep_unknowns=True))
+        inputs, opts = self._transformed(request, _recorded(rpc.deserialize_properties(request.object, keep_unknowns=True)))
         id_, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False,
@@ -167,6 +167,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=sorted(request.dependencies),
             provider=request.provider or None,
             id=id_ or None,
+            # What the engine's stack analysis reads: a custom resource's state (a component's registered outputs
+            # replace this when it registers them).
+            outputs=dict(state),
         )
         state_proto = pulumi_mocks._sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=state_proto)
@@ -188,15 +191,28 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         recorded = self.recorded.get(request.urn)
         if recorded is not None:
             _ensure_event_loop()  # component outputs carry resource references; see RegisterResource
-            recorded.outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+            recorded.outputs = _recorded(rpc.deserialize_properties(request.outputs, keep_unknowns=True))
         return super().RegisterResourceOutputs(request)
+
+
+def _recorded(value: Any) -> Any:
+    """A deserialized property value with the SDK's `Unknown` placeholders as the engine's unknown sentinel, so the
+    recorded graph holds what the engine would send (and stays plain data)."""
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _recorded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_recorded(v) for v in value]
+    return value
 
 
 class AwsFacts(pulumi_mocks.Mocks):
     """Answers the program's data-source invokes from moto, and gives new resources plausible computed state."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, preview: bool = False):
         self.region = region
+        self.preview = preview
         self.session = boto3.session.Session(region_name=region)
         self.account = self.session.client("sts").get_caller_identity()["Account"]
         self.partition = self.session.get_partition_for_region(region)
@@ -246,12 +262,17 @@ class AwsFacts(pulumi_mocks.Mocks):
             return "", {}
         physical = _physical_name(args.typ, args.name, args.inputs)
         state = dict(args.inputs)
-        state.setdefault("arn", self.arn(args.typ, physical))
+        if args.typ not in _ARN_IS_AN_INPUT:
+            state.setdefault("arn", self.arn(args.typ, physical))
         if args.typ not in _NAMED_ELSEWHERE:
             state.setdefault("name", physical)
         extra = _TYPE_STATE.get(args.typ)
         if extra is not None:
             state.update(extra(self, physical))
+        if self.preview:
+            # A first preview: nothing exists yet, so what the provider computes (ids, ARNs, endpoints) is unknown and
+            # flows on as unknown into every input built from it. Names are known: autonaming precedes the preview.
+            return "", {k: v if k in args.inputs or k in _AUTONAMED else UNKNOWN for k, v in state.items()}
         return physical, state
 
     def arn(self, typ: str, physical: str) -> str:
@@ -301,8 +322,13 @@ _TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
         "resourceRecordValue": f"_{p}.offline.acm-validations.aws."}]},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda f, p: {"latestVersion": 1, "defaultVersion": 1},
 }
+# Attributes a first preview already knows: the names the provider's autonaming picks before anything is created.
+_AUTONAMED = frozenset({"name", "bucket"})
+UNKNOWN = rpc.UNKNOWN  # the engine's unknown-string sentinel, as recorded inputs carry it
 # Types whose physical name lives in another attribute (and must not get a synthetic "name").
 _NAMED_ELSEWHERE = frozenset({"aws:s3/bucket:Bucket", "aws:rds/instance:Instance"})
+# Types whose `arn` is an input (the target's ARN), never computed: a missing one must stay missing.
+_ARN_IS_AN_INPUT = frozenset({"aws:cloudwatch/eventTarget:EventTarget"})
 
 
 def _physical_name(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
@@ -385,7 +411,7 @@ def _evaluate(project: str, stack: str, flat: dict[str, str], region: str,
     # per registration is a quarter of the evaluation time.
     with mock.patch.dict(os.environ, {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": region}), mock_aws(), \
             mock.patch.object(pulumi_resource_runtime, "_get_stack_trace", source_pb2.StackTrace):
-        facts = AwsFacts(region)
+        facts = AwsFacts(region, preview)
         monitor = RecordingMonitor(facts, transforms)
         runtime_settings.ROOT.set(None)
         # Outputs tracked by work outside any evaluation (a resource built from a reference, say) belong to no loop

@@ -8,20 +8,21 @@ Markdown, HTML, JSON, SARIF and JUnit. Everything in it is sorted and nothing is
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from caseshield import checks
+from caseshield import checks, thirdparty_checkov
 from caseshield.offline import ResourceGraph, evaluate
 from caseshield.parity import ParityFinding, check_parity
-from caseshield.project import load_project
+from caseshield.project import load_project, promotion_key
 from caseshield.settings import Settings, SettingsError, load_settings
 from policies import catalog as catalog_module
 from policies import waivers as waivers_module
 from policies.pack import build_policies
 from policies.rules import RULES
 
-Status = Literal["pass", "fail", "waived", "warn", "error"]
+Status = Literal["pass", "not-run", "fail", "waived", "warn", "error"]
 SCHEMA_VERSION = "1.0"
 
 
@@ -57,6 +58,17 @@ class Finding:
         return "fail" if self.enforcement == "mandatory" else "warn"
 
 
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """A policy the engine's handler could not run (`not-run`: it read a value unknown at preview) or that raised
+    (`error`: the engine would stop the preview with "failed to run policy")."""
+
+    control: str
+    rule: str
+    urn: str
+    reason: str
+
+
 @dataclass
 class StackReport:
     stack: str
@@ -65,10 +77,17 @@ class StackReport:
     findings: list[Finding]
     controls: dict[str, Status]  # control id -> status on this stack
     settings_error: str | None = None
+    not_run: list[PolicyOutcome] = field(default_factory=list)
+    rule_errors: list[PolicyOutcome] = field(default_factory=list)
+    preview: bool = False  # evaluated as a first preview: computed outputs unknown
+    checkov: thirdparty_checkov.StackVerdict | None = None  # the third-party verdict (caseshield/thirdparty_checkov.py)
 
     @property
     def passed(self) -> bool:
-        return self.settings_error is None and all(s != "fail" for s in self.controls.values())
+        """A skipped policy does not fail a preview (the engine runs it again at `pulumi up`, when the value is known);
+        it is reported as not run, never as a pass. A policy that raised fails the stack."""
+        return (self.settings_error is None and all(s not in ("fail", "error") for s in self.controls.values())
+                and (self.checkov is None or not self.checkov.failures))
 
 
 @dataclass(frozen=True)
@@ -105,11 +124,13 @@ class CheckReport:
     mutation: MutationSummary | None = None
     schema_version: str = SCHEMA_VERSION
     notes: list[str] = field(default_factory=list)
+    checkov: thirdparty_checkov.CheckovVerdict | None = None  # None: checked without the third-party gate
 
     @property
     def passed(self) -> bool:
         mutation_ok = self.mutation is None or not self.mutation.controls_without_kill(self.catalog)
-        return (all(s.passed for s in self.stacks) and not self.waiver_problems and not self.parity and mutation_ok)
+        return (all(s.passed for s in self.stacks) and not self.waiver_problems and not self.parity and mutation_ok
+                and (self.checkov is None or self.checkov.passed))
 
 
 def findings_for(graph: ResourceGraph, catalog: catalog_module.Catalog, waivers: list[waivers_module.Waiver],
@@ -132,26 +153,38 @@ def findings_for(graph: ResourceGraph, catalog: catalog_module.Catalog, waivers:
     return sorted(found, key=lambda f: (f.control, f.rule, f.urn, f.message))
 
 
-def control_statuses(catalog: catalog_module.Catalog, findings: list[Finding]) -> dict[str, Status]:
+def control_statuses(catalog: catalog_module.Catalog, findings: list[Finding], not_run: Sequence[PolicyOutcome] = (),
+                     rule_errors: Sequence[PolicyOutcome] = ()) -> dict[str, Status]:
     statuses: dict[str, Status] = {}
-    order: dict[Status, int] = {"pass": 0, "waived": 1, "warn": 2, "fail": 3, "error": 4}
+    order: dict[Status, int] = {"pass": 0, "not-run": 1, "waived": 2, "warn": 3, "fail": 4, "error": 5}
+    outcomes: list[tuple[str, Status]] = [(f.control, f.status) for f in findings]
+    outcomes += [(o.control, "not-run") for o in not_run] + [(o.control, "error") for o in rule_errors]
     for control in catalog.controls:
-        statuses[control.id] = max((f.status for f in findings if f.control == control.id), key=order.__getitem__,
-                                   default="pass")
+        statuses[control.id] = max((s for c, s in outcomes if c == control.id), key=order.__getitem__, default="pass")
     return statuses
 
 
+def _outcomes(found: list) -> list[PolicyOutcome]:
+    return sorted({PolicyOutcome(RULES[o.policy].control, o.policy, o.urn, getattr(o, "reason", None) or o.error)
+                   for o in found}, key=lambda o: (o.control, o.rule, o.urn))
+
+
 def check_stack(stack: str, catalog: catalog_module.Catalog, waivers: list[waivers_module.Waiver],
-                policies: list | None = None, graph: ResourceGraph | None = None) -> StackReport:
-    """One stack's report; invalid settings make every control an error rather than a crash."""
+                policies: list | None = None, graph: ResourceGraph | None = None, preview: bool = False) -> StackReport:
+    """One stack's report, from pulumi-policy's own handler; invalid settings make every control an error rather than
+    a crash, and so does a policy that raises (its control only)."""
     try:
-        graph = graph or evaluate(stack)
+        graph = graph or evaluate(stack, preview=preview)
     except SettingsError as error:
-        return StackReport(stack, "unknown", 0, [], dict.fromkeys(catalog.ids(), "error"), settings_error=str(error))
-    violations = checks.run_policies(graph, policies if policies is not None else build_policies(catalog))
-    findings = findings_for(graph, catalog, waivers, violations)
+        return StackReport(stack, "unknown", 0, [], dict.fromkeys(catalog.ids(), "error"), settings_error=str(error),
+                           preview=preview)
+    result = checks.run_engine(graph, policies if policies is not None else build_policies(catalog))
+    findings = findings_for(graph, catalog, waivers, result.violations)
+    not_run, rule_errors = _outcomes(result.skipped), _outcomes(result.errors)
     environment = graph.config.get(f"{graph.project}:environment", "unknown")
-    return StackReport(stack, environment, len(graph.resources), findings, control_statuses(catalog, findings))
+    return StackReport(stack, environment, len(graph.resources), findings,
+                       control_statuses(catalog, findings, not_run, rule_errors), not_run=not_run, rule_errors=rule_errors,
+                       preview=preview)
 
 
 def stack_settings(stacks: list[str]) -> dict[str, Settings]:
@@ -166,16 +199,29 @@ def stack_settings(stacks: list[str]) -> dict[str, Settings]:
 
 
 def run_check(stacks: list[str], *, today: dt.date | None = None, generated_at: str | None = None,
-              mutation: MutationSummary | None = None) -> CheckReport:
+              mutation: MutationSummary | None = None, preview: bool = False,
+              graphs: Mapping[str, ResourceGraph] | None = None, third_party: bool = True) -> CheckReport:
+    """Check `stacks` (evaluated offline, as at `pulumi up` or, with `preview`, as on a first preview), or the given
+    `graphs` (read from `pulumi stack export` / `pulumi preview --json`) in their place. `third_party`: checkov judges
+    every stack too (one subprocess, started first so its import overlaps the evaluations; thirdparty_checkov.py)."""
+    process = thirdparty_checkov.CheckovProcess() if third_party else None
     catalog = catalog_module.load()
     today = today or dt.date.today()
     waivers, waiver_problems = waivers_module.parse(list(waivers_module.load_entries()), catalog, today)
     policies = build_policies(catalog)
-    reports = [check_stack(stack, catalog, waivers, policies) for stack in sorted(stacks)]
+    given = dict(graphs or {})
+    if process is not None:  # the graphs are needed for the Terraform plans too: evaluate each stack once
+        given |= {s: g for s in stacks if s not in given and (g := thirdparty_checkov.evaluated(s, preview, process)) is not None}
+    reports = [check_stack(stack, catalog, waivers, policies, graph=given.get(stack), preview=preview)
+               for stack in sorted(stacks, key=promotion_key)]
+    # A waiver matching no finding of a checked stack is reported (policies/waivers.py `stale`).
+    waiver_problems += waivers_module.stale(waivers, {r.stack: {(f.control, f.urn) for f in r.findings}
+                                                      for r in reports if r.settings_error is None})
     all_stacks = load_project().stacks()
     parity = check_parity(stack_settings(all_stacks)) if set(all_stacks) >= set(stacks) else []
+    verdict = thirdparty_checkov.fold(reports, given, catalog, waivers, today=today, process=process) if process else None
     return CheckReport(
         generated_at=generated_at or dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         catalog=catalog, stacks=reports, waivers=waivers, waiver_problems=waiver_problems,
-        parity=[p for p in parity if p.looser in stacks or p.stricter in stacks], mutation=mutation,
+        parity=[p for p in parity if p.looser in stacks or p.stricter in stacks], mutation=mutation, checkov=verdict,
     )

@@ -1,7 +1,10 @@
 """The role matrix (`policies/role-matrix.yaml`) as typed data, with its segregation-of-duties checks.
 
 Everything that reasons about who may do what reads it from here: the identity and key components, the policy
-pack, and the quarterly access review.
+pack, and the quarterly access review. `load` reads the file strictly (duplicate role keys and aliases refused),
+checks it against `policies/schemas/role-matrix.schema.json`, and holds it to `policies/role-matrix-floors.yaml`:
+the segregation-of-duties constraints and MFA age the firm requires, stated apart from the matrix so that deleting
+a constraint from the matrix cannot switch it off.
 """
 
 from __future__ import annotations
@@ -11,17 +14,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from caseshield import schemas, strict_yaml
 from caseshield.project import ROOT
+from caseshield.strict_yaml import InputError, Problem
 
 MATRIX_PATH = ROOT / "policies" / "role-matrix.yaml"
+FLOORS_PATH = ROOT / "policies" / "role-matrix-floors.yaml"
 LEVELS = ("read", "write", "manage")
 TRUSTS = ("human", "oidc", "vendor")
 
 
 class RoleMatrixError(ValueError):
     pass
+
+
+class RoleMatrixFileError(InputError, RoleMatrixError):
+    """The role-matrix file is refused: names the file, the key path, the value and the fix."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,53 @@ def parse(document: dict[str, Any]) -> RoleMatrix:
     return matrix
 
 
+def floor_problems(document: dict[str, Any], floors: dict[str, Any]) -> list[Problem]:
+    """Where the matrix falls below the floors: a required constraint missing or narrowed, MFA allowed to age more."""
+    found = []
+    max_age = document["mfa"]["max_age_seconds"]
+    if max_age > floors["mfa_max_age_seconds"]:
+        found.append(Problem("mfa.max_age_seconds", max_age, f"exceeds the {floors['mfa_max_age_seconds']} seconds "
+                             "the firm allows (policies/role-matrix-floors.yaml).",
+                             f"set at most {floors['mfa_max_age_seconds']}."))
+    present = {c["id"]: c for c in document["segregation_of_duties"]}
+    for required in floors["required_constraints"]:
+        have = present.get(required["id"])
+        if have is None:
+            found.append(Problem("segregation_of_duties", required["id"], "is a constraint the firm requires "
+                                 "(policies/role-matrix-floors.yaml); the matrix has dropped it.",
+                                 f"restore constraint {required['id']} ({required['rule']} over "
+                                 f"{', '.join(required['roles'])})."))
+            continue
+        narrower = (have["rule"] != required["rule"]
+                    or not set(required["roles"]) <= set(have["roles"])
+                    or not set(required.get("data_classes", ())) <= set(have.get("data_classes", ())))
+        if narrower:
+            found.append(Problem(f"segregation_of_duties.{required['id']}", have, "is weaker than the firm requires.",
+                                 f"keep rule {required['rule']} with at least roles {required['roles']}"
+                                 + (f" and data classes {required['data_classes']}." if "data_classes" in required
+                                    else ".")))
+    return found
+
+
+def validate(document: Any, floors: dict[str, Any], file: str = "policies/role-matrix.yaml") -> RoleMatrix:
+    """Schema, floors, references and segregation of duties, every problem reported as a `RoleMatrixFileError`."""
+    found = schemas.problems(document, "role-matrix")
+    if not found:
+        found = floor_problems(document, floors)
+    if not found:
+        try:
+            return parse(document)
+        except (RoleMatrixError, KeyError, TypeError, ValueError) as error:
+            found = [Problem("roles", None, str(error), "change the matrix so every constraint holds and every "
+                             "reference names a defined role or data class.")]
+    raise RoleMatrixFileError(file, found)
+
+
 @cache
-def load(path: Path = MATRIX_PATH) -> RoleMatrix:
-    return parse(yaml.safe_load(path.read_text()))
+def load(path: Path = MATRIX_PATH, floors_path: Path = FLOORS_PATH) -> RoleMatrix:
+    try:
+        document = strict_yaml.load(path)
+        floors = schemas.load(floors_path, "role-matrix-floors")
+    except InputError as error:
+        raise RoleMatrixFileError(error.file, error.problems) from None
+    return validate(document, floors, strict_yaml.display_path(path))

@@ -15,7 +15,13 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any
+
+from caseshield.project import ROOT
+from caseshield.strict_yaml import InputError, Problem
+
+__all__ = ["RULES", "Problem", "Settings", "SettingsError", "config_fields", "from_pulumi", "load_settings"]
 
 NAMESPACE = "caseshield"
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -49,6 +55,29 @@ SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minutes?|hours?|days?)\))
 MAINTENANCE_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-"
                                    r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$")
 OIDC_SUBJECT_RE = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:[A-Za-z0-9_./:-]+$")
+# A prod deployment may only come from a protected GitHub environment (reviewers, branch rules), never a pull request.
+PROD_OIDC_SUBJECT_RE = re.compile(r"repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:environment:[A-Za-z0-9_.-]+")
+# Whole numbers as the engine passes them: ASCII digits only (no `1_000`, no full-width digits, no spaces).
+INTEGER_TEXT_RE = re.compile(r"[-+]?[0-9]{1,12}")
+CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+# Stack names end up in AWS names: `cs-<stack><suffix>`. Longest suffix the components append, per limited name
+# (measured from an evaluated prod stack by tests/test_inputs_settings.py) and the limit AWS sets for that name.
+NAME_PREFIX = "cs-"
+DERIVED_NAME_LIMITS = {  # what: (AWS limit, longest suffix after the stack name)
+    "EventBridge rule name": (64, 26),
+    "IAM role name": (64, 19),
+    "AWS Backup vault name": (50, 11),
+    "AWS Backup selection name": (50, 10),
+    "RDS instance identifier": (63, 8),
+    "Cognito user-pool domain": (63, 13),
+}
+MAX_STACK_NAME = min(limit - len(NAME_PREFIX) - suffix for limit, suffix in DERIVED_NAME_LIMITS.values())
+# RDS identifiers and Cognito domains: ASCII lower-case letters, digits, single hyphens, no trailing hyphen.
+STACK_NAME_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
+RESIDENCY_FILE = ROOT / "policies" / "data-residency.yaml"
+TRUST_FILE = ROOT / "policies" / "ci-trust.yaml"
 
 
 def _key(name: str) -> Any:
@@ -98,6 +127,7 @@ class Settings:
     database_maintenance_window: str = _key("databaseMaintenanceWindow")
     backup_retention_days: int = _key("backupRetentionDays")
     backup_copy_region: str = _key("backupCopyRegion")
+    allowed_account_ids: tuple[str, ...] = ()  # aws:allowedAccountIds: the one account this stack deploys into
 
     @property
     def is_prod(self) -> bool:
@@ -114,25 +144,14 @@ def config_fields() -> dict[str, Any]:
     return {f.metadata["key"]: f for f in fields(Settings) if "key" in f.metadata}
 
 
-@dataclass(frozen=True)
-class Problem:
-    key: str
-    value: Any
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.key} = {self.value!r}: {self.message} Fix: {self.fix}"
-
-
-class SettingsError(ValueError):
+class SettingsError(InputError):
     """Raised before any resource is registered when the stack's config is invalid."""
 
-    def __init__(self, stack: str, problems: list[Problem]):
+    def __init__(self, stack: str, problems: list[Problem], file: str | None = None):
         self.stack = stack
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"stack '{stack}' has {len(problems)} invalid setting(s):\n{lines}")
+        where = f" in {file}" if file else ""
+        super().__init__(file or f"stacks/Pulumi.{stack}.yaml", problems,
+                         header=f"stack '{stack}' has {len(problems)} invalid setting(s){where}")
 
 
 def _set_fix(key: str, example: str) -> str:
@@ -147,9 +166,10 @@ def _parse(key: str, raw: Any, annotation: str) -> tuple[Any, Problem | None]:
     """Parse one raw config value (a string, as the engine passes it) into the field's type."""
     try:
         if annotation == "int":
-            if isinstance(raw, bool):
+            if isinstance(raw, bool) or (not isinstance(raw, int) and not (
+                    isinstance(raw, str) and INTEGER_TEXT_RE.fullmatch(raw))):
                 raise ValueError
-            value: Any = int(raw) if not isinstance(raw, int) else raw
+            value: Any = int(raw)
             return value, None
         if annotation == "bool":
             if isinstance(raw, bool):
@@ -162,15 +182,24 @@ def _parse(key: str, raw: Any, annotation: str) -> tuple[Any, Problem | None]:
             items = json.loads(raw) if isinstance(raw, str) else raw
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise ValueError
+            if any(CONTROL_CHARACTER_RE.search(i) for i in items):
+                return None, _control_character(key, raw)
             return tuple(items), None
         if not isinstance(raw, str):
             raise ValueError
+        if CONTROL_CHARACTER_RE.search(raw):
+            return None, _control_character(key, raw)
         return raw, None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         kind = {"int": "a whole number", "bool": "true or false"}.get(
             annotation, "a list of strings" if annotation.startswith("tuple") else "a string"
         )
         return None, Problem(f"{NAMESPACE}:{key}", raw, f"must be {kind}.", _set_fix(key, "<value>"))
+
+
+def _control_character(key: str, raw: Any) -> Problem:
+    return Problem(f"{NAMESPACE}:{key}", raw, "contains a newline or another control character, which would reach "
+                   "resource names, tags and policies verbatim.", f"set it on one line: {_set_fix(key, '<value>')}")
 
 
 def _raw_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
@@ -224,13 +253,67 @@ def owner_is_named(s: Settings) -> Iterable[Problem]:
                       _set_fix("owner", "platform-team"))
 
 
+@cache
+def region_partitions() -> dict[str, str]:
+    """Every region botocore's endpoint data knows -> its partition (aws, aws-cn, aws-us-gov, ...)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    return {region: partition for partition in session.get_available_partitions()
+            for region in session.get_available_regions("ec2", partition_name=partition)}
+
+
+@cache
+def residency_regions() -> tuple[str, ...]:
+    """The firm's data-residency list (policies/data-residency.yaml), validated against its schema."""
+    from caseshield import schemas
+
+    return tuple(schemas.load(RESIDENCY_FILE, "data-residency")["allowed_regions"])
+
+
+@cache
+def declared_oidc_providers() -> tuple[str, ...]:
+    """The CI identity providers the firm trusts to deploy (policies/ci-trust.yaml)."""
+    from caseshield import schemas
+
+    return tuple(schemas.load(TRUST_FILE, "ci-trust")["oidc_providers"])
+
+
+def zones_in(region: str) -> int | None:
+    """How many availability zones `region` has, from the zone table the offline evaluation answers with (moto's)."""
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+
+    zones = RegionsAndZonesBackend.zones.get(region)
+    return len(zones) if zones else None
+
+
+def stack_name_problems(stack: str) -> list[Problem]:
+    """The stack name is checked before any setting: it is part of every physical name the components derive."""
+    words = [w for w in COGNITO_RESERVED_WORDS if w in stack]
+    if STACK_NAME_RE.fullmatch(stack) and len(stack) <= MAX_STACK_NAME and not words:
+        return []
+    why = (f"contains {words[0]!r}, which Cognito refuses in a user-pool domain" if words else
+           f"must be 1-{MAX_STACK_NAME} ASCII lower-case letters, digits and single hyphens: it becomes part of "
+           f"the {', '.join(DERIVED_NAME_LIMITS)} (the tightest leaves {MAX_STACK_NAME} characters for the stack, "
+           "and RDS refuses '_' and '--')")
+    return [Problem("stack", stack, f"is not a usable stack name: {why}.",
+                    "rename the stack (`pulumi stack rename <name>`, and its file under stacks/), e.g. prod-eu.")]
+
+
 @rule
 def region_is_allowed(s: Settings) -> Iterable[Problem]:
-    bad = [r for r in s.allowed_regions if not REGION_RE.match(r)]
+    known = region_partitions()
+    bad = [r for r in s.allowed_regions if not REGION_RE.fullmatch(r) or r not in known]
     if bad or not s.allowed_regions:
         yield Problem("caseshield:allowedRegions", list(s.allowed_regions),
                       f"must be a non-empty list of AWS region names; not regions: {bad}.",
                       "list regions such as us-east-1 under caseshield:allowedRegions in the stack file.")
+    wider = [r for r in s.allowed_regions if r not in bad and r not in residency_regions()]
+    if wider:
+        yield Problem("caseshield:allowedRegions", list(s.allowed_regions),
+                      f"is wider than the firm's data-residency list {list(residency_regions())}: {wider}.",
+                      "remove those regions, or have the data-protection officer add them to "
+                      "policies/data-residency.yaml first.")
     if not s.region:
         yield Problem("aws:region", s.region, "is not set; the program needs an explicit region.",
                       "`pulumi config set aws:region us-east-1`.")
@@ -260,6 +343,12 @@ def availability_zone_count_is_two_or_three(s: Settings) -> Iterable[Problem]:
         yield Problem("caseshield:availabilityZoneCount", s.availability_zone_count,
                       "must be 2 or 3 (high availability without paying for zones the app cannot use).",
                       _set_fix("availabilityZoneCount", "3"))
+        return
+    zones = zones_in(s.region) if s.region in region_partitions() else None
+    if zones is not None and s.availability_zone_count > zones:
+        yield Problem("caseshield:availabilityZoneCount", s.availability_zone_count,
+                      f"is more than the {zones} availability zones {s.region} has.",
+                      _set_fix("availabilityZoneCount", str(zones)))
 
 
 SUBNET_TIERS = (("publicSubnetCidrs", "public_subnet_cidrs"), ("appSubnetCidrs", "app_subnet_cidrs"),
@@ -365,7 +454,7 @@ def prod_keeps_resilience_switches_on(s: Settings) -> Iterable[Problem]:
 
 @rule
 def instance_classes_are_valid(s: Settings) -> Iterable[Problem]:
-    match = DB_CLASS_RE.match(s.database_instance_class)
+    match = DB_CLASS_RE.fullmatch(s.database_instance_class)
     if match is None:
         yield Problem("caseshield:databaseInstanceClass", s.database_instance_class,
                       "is not an RDS instance class (db.<family>.<size>).",
@@ -381,7 +470,7 @@ def instance_classes_are_valid(s: Settings) -> Iterable[Problem]:
     if not 20 <= s.database_allocated_storage_gb <= 65536:
         yield Problem("caseshield:databaseAllocatedStorageGb", s.database_allocated_storage_gb,
                       "must be between 20 and 65536 GiB.", _set_fix("databaseAllocatedStorageGb", "100"))
-    if EC2_TYPE_RE.match(s.app_instance_type) is None or s.app_instance_type.startswith("db."):
+    if EC2_TYPE_RE.fullmatch(s.app_instance_type) is None or s.app_instance_type.startswith("db."):
         yield Problem("caseshield:appInstanceType", s.app_instance_type,
                       "is not an EC2 instance type (<family>.<size>).", _set_fix("appInstanceType", "m6i.large"))
 
@@ -392,7 +481,7 @@ def alert_emails_are_valid(s: Settings) -> Iterable[Problem]:
         yield Problem("caseshield:alertEmails", [], "needs at least one address: alerts nobody reads are no control.",
                       "list the security on-call address under caseshield:alertEmails.")
     for email in s.alert_emails:
-        if not EMAIL_RE.match(email):
+        if not EMAIL_RE.fullmatch(email):
             yield Problem("caseshield:alertEmails", email, "is not an e-mail address.",
                           "correct it under caseshield:alertEmails, e.g. security-oncall@lawfirm.example.")
     if len({e.lower() for e in s.alert_emails}) != len(s.alert_emails):
@@ -405,19 +494,52 @@ def ci_trust_is_narrow(s: Settings) -> Iterable[Problem]:
     if not re.fullmatch(r"https://[a-z0-9.-]+(/[A-Za-z0-9._/-]*)?", s.ci_oidc_provider_url):
         yield Problem("caseshield:ciOidcProviderUrl", s.ci_oidc_provider_url, "must be an https:// issuer URL.",
                       _set_fix("ciOidcProviderUrl", "https://token.actions.githubusercontent.com"))
-    if "*" in s.ci_oidc_subject or not OIDC_SUBJECT_RE.match(s.ci_oidc_subject):
+    elif s.ci_oidc_provider_url not in declared_oidc_providers():
+        yield Problem("caseshield:ciOidcProviderUrl", s.ci_oidc_provider_url,
+                      f"is not a CI identity provider the firm declares {list(declared_oidc_providers())}: the "
+                      "ci-deployer role would trust tokens that provider's owner can mint.",
+                      _set_fix("ciOidcProviderUrl", declared_oidc_providers()[0])
+                      + " A new provider is added to policies/ci-trust.yaml by security review.")
+    if "*" in s.ci_oidc_subject or not OIDC_SUBJECT_RE.fullmatch(s.ci_oidc_subject):
         yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
                       "must be one exact subject like repo:OWNER/REPO:ref:refs/heads/main; wildcards let any branch deploy.",
                       _set_fix("ciOidcSubject", "repo:lawfirm/caseshield:ref:refs/heads/main"))
+    elif s.ci_oidc_subject.endswith(":pull_request"):
+        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
+                      "trusts pull_request tokens: anyone who can open a pull request could deploy.",
+                      _set_fix("ciOidcSubject", f"repo:lawfirm/caseshield:environment:{s.environment}"))
+    elif s.is_prod and not PROD_OIDC_SUBJECT_RE.fullmatch(s.ci_oidc_subject):
+        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
+                      "must name a protected GitHub environment in prod (repo:OWNER/REPO:environment:NAME): only an "
+                      "environment's required reviewers and branch rules stand between a push and a prod deploy.",
+                      _set_fix("ciOidcSubject", "repo:lawfirm/caseshield:environment:prod"))
 
 
 @rule
 def key_administrators_are_iam_principals(s: Settings) -> Iterable[Problem]:
     for arn in s.key_administrator_arns:
-        if not IAM_PRINCIPAL_ARN_RE.match(arn) or "*" in arn:
+        if not IAM_PRINCIPAL_ARN_RE.fullmatch(arn) or "*" in arn:
             yield Problem("caseshield:keyAdministratorArns", arn,
                           "is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>, no wildcards).",
                           "list exact role ARNs under caseshield:keyAdministratorArns.")
+        elif not s.allowed_account_ids:
+            yield Problem("caseshield:keyAdministratorArns", arn,
+                          "names a key administrator, but the stack does not declare its account, so nothing shows "
+                          "the principal is in it.",
+                          "declare the account: `pulumi config set --path 'aws:allowedAccountIds[0]' <account-id>`.")
+        elif arn.split(":")[4] not in s.allowed_account_ids:
+            yield Problem("caseshield:keyAdministratorArns", arn,
+                          f"is in account {arn.split(':')[4]}, not the stack's account {list(s.allowed_account_ids)}: "
+                          "a foreign principal would administer the keys of client data.",
+                          "list a role of the stack's own account under caseshield:keyAdministratorArns.")
+        elif arn.split(":")[1] != _partition(s.region):
+            yield Problem("caseshield:keyAdministratorArns", arn,
+                          f"is in partition {arn.split(':')[1]}, but {s.region} is in {_partition(s.region)}.",
+                          "use an ARN of the stack's own partition under caseshield:keyAdministratorArns.")
+
+
+def _partition(region: str) -> str:
+    return region_partitions().get(region, "aws")
 
 
 @rule
@@ -430,10 +552,10 @@ def vendor_sessions_are_short(s: Settings) -> Iterable[Problem]:
 
 @rule
 def domain_and_certificate_are_valid(s: Settings) -> Iterable[Problem]:
-    if not FQDN_RE.match(s.domain_name):
+    if not FQDN_RE.fullmatch(s.domain_name):
         yield Problem("caseshield:domainName", s.domain_name, "is not a fully qualified domain name.",
                       _set_fix("domainName", "cases.lawfirm.example"))
-    if s.certificate_arn and not ACM_ARN_RE.match(s.certificate_arn):
+    if s.certificate_arn and not ACM_ARN_RE.fullmatch(s.certificate_arn):
         yield Problem("caseshield:certificateArn", s.certificate_arn,
                       "is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).",
                       "set the ARN of the imported certificate, or \"\" to request one for domainName.")
@@ -479,11 +601,11 @@ def patching_is_timely(s: Settings) -> Iterable[Problem]:
         yield Problem("caseshield:patchApprovalDelayDays", s.patch_approval_delay_days,
                       f"must be between 0 and {ceiling} days in {s.environment}: critical fixes may not wait longer.",
                       _set_fix("patchApprovalDelayDays", str(min(7, ceiling))))
-    if not SCHEDULE_RE.match(s.patch_install_schedule):
+    if not SCHEDULE_RE.fullmatch(s.patch_install_schedule):
         yield Problem("caseshield:patchInstallSchedule", s.patch_install_schedule,
                       "is not an SSM cron(...) or rate(...) expression.",
                       _set_fix("patchInstallSchedule", "'cron(0 3 ? * SUN *)'"))
-    if not MAINTENANCE_WINDOW_RE.match(s.database_maintenance_window):
+    if not MAINTENANCE_WINDOW_RE.fullmatch(s.database_maintenance_window):
         yield Problem("caseshield:databaseMaintenanceWindow", s.database_maintenance_window,
                       "is not an RDS window ddd:hh24:mi-ddd:hh24:mi.",
                       _set_fix("databaseMaintenanceWindow", "sun:04:00-sun:05:00"))
@@ -529,12 +651,29 @@ def backup_plan_is_valid(s: Settings) -> Iterable[Problem]:
 # Entry points
 # ---------------------------------------------------------------------------------------------------------------
 
-def load_settings(config: Mapping[str, Any], stack: str) -> Settings:
+def _account_ids(raw: Any) -> tuple[tuple[str, ...], list[Problem]]:
+    """aws:allowedAccountIds as the engine passes it (a JSON list of strings), or absent."""
+    if raw is None or raw == "":
+        return (), []
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        items = None
+    if (not isinstance(items, list) or len(items) != 1
+            or not all(isinstance(i, str) and ACCOUNT_ID_RE.fullmatch(i) for i in items)):
+        return (), [Problem("aws:allowedAccountIds", raw, "must list the one 12-digit AWS account this stack deploys "
+                            "into, as a quoted string.",
+                            "`pulumi config set --path 'aws:allowedAccountIds[0]' 111122223333`.")]
+    return tuple(items), []
+
+
+def load_settings(config: Mapping[str, Any], stack: str, file: str | None = None) -> Settings:
     """Build validated settings from the engine's flat config map ("namespace:key" -> raw value).
 
     Raises `SettingsError` listing every problem at once, so one preview shows all that needs fixing.
     """
     raw, problems = _raw_config(config)
+    problems[:0] = stack_name_problems(stack)
     values: dict[str, Any] = {}
     for key, f in config_fields().items():
         if key not in raw:
@@ -546,15 +685,28 @@ def load_settings(config: Mapping[str, Any], stack: str) -> Settings:
             problems.append(problem)
         else:
             values[f.name] = value
+    accounts, account_problems = _account_ids(config.get("aws:allowedAccountIds"))
+    problems.extend(account_problems)
     if problems:
-        raise SettingsError(stack, problems)
+        raise SettingsError(stack, problems, file)
     region = config.get("aws:region", "")
-    settings = Settings(stack=stack, region=str(region), **values)
+    settings = Settings(stack=stack, region=str(region), allowed_account_ids=accounts, **values)
     for check in RULES:
         problems.extend(check(settings))
     if problems:
-        raise SettingsError(stack, problems)
+        raise SettingsError(stack, problems, file)
     return settings
+
+
+def from_stack_file(stack: str, project: Any = None) -> Settings:
+    """Settings of `stack` read from its file (strictly, against the stack schema), with project defaults merged.
+
+    Raises `StackFileError` for a malformed file and `SettingsError` for invalid values, both naming the file."""
+    from caseshield.project import load_project
+    from caseshield.strict_yaml import display_path
+
+    project = project or load_project()
+    return load_settings(project.stack_config(stack), stack, display_path(project.stack_file(stack)))
 
 
 def from_pulumi() -> Settings:
@@ -563,4 +715,5 @@ def from_pulumi() -> Settings:
     from pulumi.runtime import config as runtime_config
 
     config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    return load_settings(config, pulumi.get_stack())
+    stack = pulumi.get_stack()
+    return load_settings(config, stack, f"stacks/Pulumi.{stack}.yaml")  # Pulumi.yaml: stackConfigDir: stacks

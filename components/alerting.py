@@ -19,8 +19,8 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
+from caseshield import schemas
 from caseshield.project import ROOT
 from caseshield.settings import Settings
 from components.base import child, policy_document, role_arn, role_name
@@ -93,7 +93,7 @@ EVENT_RULES = (
 
 def load_alarms(path: Path = ALARMS_PATH) -> tuple[AlarmSpec, ...]:
     """The alarm table, checked: unique ids and metrics, a runbook path for every row, one-line patterns."""
-    rows = yaml.safe_load(path.read_text())["alarms"]
+    rows = schemas.load(path, "alarms")["alarms"]  # strict YAML + policies/schemas/alarms.schema.json
     specs = tuple(AlarmSpec(**{k: str(v).strip() for k, v in row.items()}) for row in rows)
     for field in ("id", "metric"):
         values = [getattr(s, field) for s in specs]

@@ -12,7 +12,10 @@ Why each control:
     created here first so they get a retention and a key instead of RDS's unencrypted never-expiring defaults.
     pgaudit does not log reads and writes: statement text would copy client confidences into the logs. The
     extension itself is enabled in the database (`CREATE EXTENSION pgaudit`) by the schema migrations;
-  * automated backups, deletion protection, Multi-AZ and a final snapshot: losing casework is not an option.
+  * automated backups, deletion protection, Multi-AZ and a final snapshot: losing casework is not an option;
+  * enhanced monitoring every 60 s through a role of its own that only RDS monitoring, for this account, can assume,
+    holding nothing but AWS's AmazonRDSEnhancedMonitoringRole: OS-level metrics (CPU steal, memory, processes) show a
+    runaway query or a crypto-miner that CloudWatch's hypervisor metrics miss (AWS FSBP RDS.6, checkov CKV_AWS_118).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from caseshield.settings import Settings
-from components.base import child, classified, stateful
+from components.base import child, classified, policy_document, role_name, stateful
 
 DATA_CLASS = "case-database"
 ENGINE = "postgres"
@@ -37,6 +40,8 @@ DATABASE_NAME = "casemanagement"
 LOG_EXPORTS = ["postgresql", "upgrade"]
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+MONITORING_MANAGED_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"
 # (name, value, apply method); static parameters can only be applied at reboot.
 PARAMETERS = [
     ("rds.force_ssl", "1", "immediate"),
@@ -57,8 +62,9 @@ class CaseDatabaseArgs:
 
     Not settings (yet), so fields with defaults: `performance_insights_retention_days` (7, or 731, or a multiple of
     31), `storage_autoscaling_factor` (storage may grow to this multiple of the initial size),
-    `monitoring_interval` with `monitoring_role_arn` (enhanced monitoring, off by default), `log_key_arn` (a key
-    whose policy lets CloudWatch Logs use it, e.g. operational-logs; None = CloudWatch's own encryption).
+    `monitoring_interval` (enhanced monitoring, seconds; 0 turns it off) with `monitoring_role_arn` (None: the
+    component creates its own monitoring role), `log_key_arn` (a key whose policy lets CloudWatch Logs use it, e.g.
+    operational-logs; None = CloudWatch's own encryption).
     """
 
     settings: Settings
@@ -69,7 +75,7 @@ class CaseDatabaseArgs:
     client_security_group_ids: Sequence[pulumi.Input[str]] = ()
     performance_insights_retention_days: int = 7
     storage_autoscaling_factor: int = 2
-    monitoring_interval: int = 0
+    monitoring_interval: int = 60
     monitoring_role_arn: pulumi.Input[str] | None = None
     log_key_arn: pulumi.Input[str] | None = None
 
@@ -78,19 +84,19 @@ class CaseDatabaseArgs:
             raise ValueError("an RDS subnet group needs subnets in at least two availability zones")
         if self.monitoring_interval not in MONITORING_INTERVALS:
             raise ValueError(f"monitoring_interval must be one of {MONITORING_INTERVALS}")
-        if self.monitoring_interval and self.monitoring_role_arn is None:
-            raise ValueError("enhanced monitoring (monitoring_interval > 0) needs monitoring_role_arn")
 
 
 class CaseDatabase(pulumi.ComponentResource):
-    """Attributes: `instance`, `security_group`, `parameter_group`, `subnet_group`, `log_groups`,
-    `database_user_arn_prefix` (arn:<partition>:rds-db:<region>:<account>:dbuser:<resource id>)."""
+    """Attributes: `instance`, `security_group`, `parameter_group`, `subnet_group`, `log_groups`, `monitoring_role`
+    (None when monitoring is off or the role was given), `database_user_arn_prefix`
+    (arn:<partition>:rds-db:<region>:<account>:dbuser:<resource id>)."""
 
     instance: aws.rds.Instance
     security_group: aws.ec2.SecurityGroup
     parameter_group: aws.rds.ParameterGroup
     subnet_group: aws.rds.SubnetGroup
     log_groups: list[aws.cloudwatch.LogGroup]
+    monitoring_role: aws.iam.Role | None
     database_user_arn_prefix: pulumi.Output[str]
 
     def __init__(self, name: str, args: CaseDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
@@ -106,6 +112,7 @@ class CaseDatabase(pulumi.ComponentResource):
         )
         self.parameter_group = self._parameter_group()
         self.log_groups = self._log_groups()
+        self.monitoring_role = self._monitoring_role()
         self.instance = self._instance()
         self.database_user_arn_prefix = self._database_user_arn_prefix()
         self.register_outputs({
@@ -159,8 +166,36 @@ class CaseDatabase(pulumi.ComponentResource):
             for export in LOG_EXPORTS
         ]
 
+    def _monitoring_role(self) -> aws.iam.Role | None:
+        """The role RDS uses to publish enhanced-monitoring metrics: trusted by RDS monitoring for this account only
+        (the confused-deputy condition), holding AWS's managed policy and nothing else."""
+        args = self._args
+        if not args.monitoring_interval or args.monitoring_role_arn is not None:
+            return None
+        invoke = pulumi.InvokeOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        role = aws.iam.Role(
+            f"{self._prefix}-monitoring-role",
+            name=role_name(args.settings, "rds-monitoring"),
+            description="CaseShield case database: RDS enhanced monitoring publishes OS metrics",
+            assume_role_policy=policy_document([{
+                "Effect": "Allow",
+                "Principal": {"Service": MONITORING_SERVICE},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            }]),
+            opts=child(self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{self._prefix}-monitoring-role-managed", role=role.name,
+            policy_arn=pulumi.Output.concat("arn:", partition, f":iam::aws:policy/{MONITORING_MANAGED_POLICY}"),
+            opts=pulumi.ResourceOptions(parent=role))
+        return role
+
     def _instance(self) -> aws.rds.Instance:
         args, s = self._args, self._args.settings
+        monitoring_role_arn = self.monitoring_role.arn if self.monitoring_role else args.monitoring_role_arn
         return aws.rds.Instance(
             f"{self._prefix}-instance",
             identifier=self.identifier,
@@ -198,7 +233,7 @@ class CaseDatabase(pulumi.ComponentResource):
             performance_insights_kms_key_id=args.key.arn,
             performance_insights_retention_period=args.performance_insights_retention_days,
             monitoring_interval=args.monitoring_interval,
-            monitoring_role_arn=args.monitoring_role_arn,
+            monitoring_role_arn=monitoring_role_arn if args.monitoring_interval else None,
             tags=classified(DATA_CLASS),
             # The log groups first, or RDS creates them itself, unencrypted and never expiring.
             opts=stateful(self, s, depends_on=self.log_groups),

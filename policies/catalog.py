@@ -13,9 +13,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from caseshield import schemas, strict_yaml
+from caseshield.strict_yaml import InputError
 
 CATALOG_PATH = Path(__file__).resolve().parent / "controls.yaml"
+# Part of the catalog (control DATA-07): a catalog without its residency list is no catalog.
+RESIDENCY_PATH = Path(__file__).resolve().parent / "data-residency.yaml"
 SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("mandatory", "advisory")
 FRAMEWORKS = ("HIPAA", "GDPR", "CCPA", "NIST-800-53", "CIS-AWS", "ABA")
@@ -48,6 +51,8 @@ class Control:
     rules: tuple[str, ...]
     runbook: str
     remediation: str
+    checkov: tuple[str, ...] = ()  # checkov check ids this control covers (caseshield/thirdparty_checkov.py)
+    live: bool = False  # `caseshield audit` checks it in a deployed account (caseshield/audit/), with a live mutant
 
     @property
     def mandatory(self) -> bool:
@@ -83,6 +88,13 @@ def _control(entry: dict[str, Any]) -> Control:
         raise CatalogError(f"control {where}: severity must be one of {SEVERITIES}")
     if entry["enforcement"] not in ENFORCEMENTS:
         raise CatalogError(f"control {where}: enforcement must be one of {ENFORCEMENTS}")
+    if entry["waivable"] not in (True, False):  # `is`-strict: a quoted "false" is truthy and would allow waivers
+        raise CatalogError(f"control {where}: waivable = {entry['waivable']!r} must be true or false, unquoted")
+    if entry["enforcement"] == "advisory" and (entry["severity"] == "critical" or entry["waivable"] is False):
+        raise CatalogError(f"control {where}: enforcement = 'advisory' on a {entry['severity']}, "
+                           f"{'never-waivable' if entry['waivable'] is False else 'waivable'} control would turn its "
+                           "failure into a warning. Fix: make it mandatory (advisory only suits waivable, non-critical "
+                           "controls).")
     unknown = sorted(set(entry["frameworks"]) - set(FRAMEWORKS))
     if unknown or not entry["frameworks"]:
         raise CatalogError(f"control {where}: frameworks must be a non-empty map over {FRAMEWORKS}, unknown: {unknown}")
@@ -93,9 +105,11 @@ def _control(entry: dict[str, Any]) -> Control:
         id=entry["id"], title=entry["title"], domain=entry["domain"],
         requirement=Requirement(source=req["source"], section=req["section"], text=req["text"]),
         rationale=entry["rationale"].strip(), severity=entry["severity"], enforcement=entry["enforcement"],
-        waivable=bool(entry["waivable"]),
+        waivable=entry["waivable"] is True,
         frameworks={k: tuple(str(r) for r in v) for k, v in entry["frameworks"].items()},
         rules=tuple(entry["rules"]), runbook=entry["runbook"], remediation=entry["remediation"].strip(),
+        checkov=tuple(str(c) for c in entry.get("checkov") or ()),
+        live=entry.get("live") is True,
     )
 
 
@@ -104,7 +118,7 @@ def parse(document: dict[str, Any]) -> Catalog:
     seen: set[str] = set()
     for c in controls:
         if c.id in seen:
-            raise CatalogError(f"control id {c.id} appears twice")
+            raise CatalogError(f"control id {c.id} appears twice. Fix: give each control its own id")
         seen.add(c.id)
     return Catalog(controls)
 
@@ -112,7 +126,11 @@ def parse(document: dict[str, Any]) -> Catalog:
 @cache
 def load(path: Path = CATALOG_PATH) -> Catalog:
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise CatalogError(f"cannot read the controls catalog {path}: {error}") from error
-    return parse(document)
+        document = schemas.load(path, "controls")
+        schemas.load(RESIDENCY_PATH, "data-residency")
+    except InputError as error:
+        raise CatalogError(str(error)) from None
+    try:
+        return parse(document)
+    except CatalogError as error:
+        raise CatalogError(f"{strict_yaml.display_path(path)}: {error}") from None

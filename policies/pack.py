@@ -7,8 +7,10 @@ references, remediation and enforcement level from `controls.yaml`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -24,6 +26,8 @@ from policies import catalog as catalog_module
 from policies.rules import RULES, Rule, load_all
 
 PACK_NAME = "caseshield"
+# The CLI reports the version of PulumiPolicy.yaml; the offline runner uses the same.
+PACK_VERSION = str(yaml.safe_load((Path(__file__).parent / "PulumiPolicy.yaml").read_text())["version"])
 
 
 def _scoped(rule: Rule) -> Any:

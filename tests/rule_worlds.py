@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 from pulumi_policy import (
+    Policy,
     PolicyCustomTimeouts,
     PolicyProviderResource,
     PolicyResource,
     PolicyResourceOptions,
-    ResourceValidationArgs,
-    StackValidationArgs,
 )
 
+from caseshield.engine import EngineResult, WireResource, analyze, build_requests
+from policies.pack import build_policies
 from policies.rules import RULES, Rule
 
 World = dict[str, PolicyResource]
@@ -90,20 +92,34 @@ def registered(rule: str | Callable[..., None]) -> Rule:
     return found[0]
 
 
-def check(rule: str | Callable[..., None], world: World | Sequence[PolicyResource]) -> list[str]:
-    """What one rule (an id or its check function) reports on a world (named resources, or just a list of them), run
-    the way the pack runs it: a stack rule once, a resource rule for each resource of its types."""
-    found = registered(rule)
-    messages: list[str] = []
+def wire(resources: Sequence[PolicyResource]) -> list[WireResource]:
+    """A world as the engine describes it to a policy pack: each resource (inputs and outputs alike: a world is a
+    plan, not a deployment) and each provider it names."""
+    providers = {r.provider.urn: r.provider for r in resources if r.provider is not None}
+    found = [WireResource(urn=p.urn, type=p.resource_type, name=p.name, inputs=dict(p.props), outputs=dict(p.props))
+             for p in providers.values()]
+    found += [WireResource(
+        urn=r.urn, type=r.resource_type, name=r.name, inputs=dict(r.props), outputs=dict(r.props),
+        parent=r.parent.urn if r.parent is not None else None, dependencies=[d.urn for d in r.dependencies],
+        property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
+        protect=r.opts.protect, provider=r.provider.urn if r.provider is not None else None) for r in resources]
+    return found
+
+
+@cache
+def _policies() -> dict[str, Policy]:
+    return {p.name: p for p in build_policies()}
+
+
+def run(rule: str | Callable[..., None], world: World | Sequence[PolicyResource]) -> EngineResult:
+    """What pulumi-policy's own handler answers when one rule (an id or its check function) is run on a world (named
+    resources, or just a list of them): the values arrive as a protobuf Struct, wrapped in the handler's proxies."""
     resources = list(world.values()) if isinstance(world, dict) else list(world)
+    return analyze(build_requests(wire(resources)), [_policies()[registered(rule).id]])
 
-    def report(message: str, urn: str | None = None) -> None:
-        messages.append(message)
 
-    if found.kind == "stack":
-        found.check(StackValidationArgs(resources), report)
-    else:
-        for r in resources:
-            if r.resource_type in found.resource_types:
-                found.check(ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider), report)
-    return messages
+def check(rule: str | Callable[..., None], world: World | Sequence[PolicyResource]) -> list[str]:
+    """The violation messages of `run`; a rule that raises fails the test (the engine would stop the preview)."""
+    result = run(rule, world)
+    assert result.errors == [], result.errors
+    return [v.text for v in result.violations]

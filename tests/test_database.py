@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from typing import Any
@@ -193,11 +194,33 @@ def test_performance_insights_are_encrypted_with_the_database_key() -> None:
     assert db["performanceInsightsRetentionPeriod"] == 7
 
 
-def test_enhanced_monitoring_is_optional() -> None:
+def test_enhanced_monitoring_uses_a_given_role_or_its_own() -> None:
     assert instance("prod").inputs["monitoringInterval"] == 60
-    assert instance("prod").inputs["monitoringRoleArn"] == MONITORING_ROLE
-    assert instance("dev").inputs["monitoringInterval"] == 0
-    assert "monitoringRoleArn" not in instance("dev").inputs
+    assert instance("prod").inputs["monitoringRoleArn"] == MONITORING_ROLE  # given: no role of its own
+    assert not graph("prod").of_type("aws:iam/role:Role")
+    dev = graph("dev")
+    role = dev.one("aws:iam/role:Role")
+    assert instance("dev").inputs["monitoringInterval"] == 60
+    assert [r.name for r in dev.depends_on(instance("dev"), "monitoringRoleArn")] == [role.name]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "monitoring.rds.amazonaws.com"}]
+    assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    attached = dev.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attached.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    assert dev.depends_on(attached, "role") == [role]
+
+
+def test_enhanced_monitoring_can_be_turned_off() -> None:
+    def program() -> None:
+        CaseDatabase("db", CaseDatabaseArgs(
+            settings=settings_module.from_pulumi(), key=aws.kms.Key("k"), secrets_key=aws.kms.Key("s"),
+            subnet_ids=DATA_SUBNETS, vpc_id="vpc-0case", monitoring_interval=0))
+
+    g = evaluate("dev", program=program)
+    db = g.one(INSTANCE)
+    assert db.inputs["monitoringInterval"] == 0
+    assert "monitoringRoleArn" not in db.inputs
+    assert not g.of_type("aws:iam/role:Role")
 
 
 def test_database_is_classified_and_stateful_in_prod_only() -> None:
@@ -219,9 +242,6 @@ def test_args_are_checked() -> None:
     key: Any = object()  # never used: validation fails first
     with pytest.raises(ValueError, match="at least two availability zones"):
         CaseDatabaseArgs(settings=s, key=key, secrets_key=key, subnet_ids=["subnet-a"], vpc_id="vpc-1")
-    with pytest.raises(ValueError, match="monitoring_role_arn"):
-        CaseDatabaseArgs(settings=s, key=key, secrets_key=key, subnet_ids=DATA_SUBNETS, vpc_id="vpc-1",
-                         monitoring_interval=60)
     with pytest.raises(ValueError, match="monitoring_interval must be one of"):
         CaseDatabaseArgs(settings=s, key=key, secrets_key=key, subnet_ids=DATA_SUBNETS, vpc_id="vpc-1",
                          monitoring_interval=7, monitoring_role_arn=MONITORING_ROLE)

@@ -7,7 +7,9 @@ complete it.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import importlib.resources
 import json
 import re
@@ -20,7 +22,7 @@ import jsonschema
 import pytest
 
 from caseshield.parity import ParityFinding
-from caseshield.render import FORMATS, html_page, json_doc, junit, markdown, render, sarif
+from caseshield.render import FORMATS, html_page, html_view, json_doc, junit, markdown, render, sarif
 from caseshield.render.catalog_docs import catalog_markdown
 from caseshield.report import CheckReport, Finding, MutantResult, MutationSummary, StackReport, WaiverRef
 from policies import catalog as catalog_module
@@ -220,11 +222,60 @@ def test_html_is_self_contained_and_escaped() -> None:
     page = html_page.render(REPORT)
     parsed = _Cells()
     parsed.feed(page)
-    assert parsed.tags.isdisjoint({"script", "link", "img", "iframe", "object", "embed"})
+    assert parsed.tags.isdisjoint({"link", "img", "iframe", "object", "embed"})
     assert not [a for a in parsed.attrs if a[0] in ("src", "href")]
     assert "url(" not in page and "@import" not in page
-    assert ("content", "default-src 'none'; style-src 'unsafe-inline'") in parsed.attrs
+    # One inline script, the filter, allowed by its hash and by nothing broader.
+    assert page.count("<script") == 1 and f"<script>{html_view.FILTER_SCRIPT}</script>" in page
+    digest = base64.b64encode(hashlib.sha256(html_view.FILTER_SCRIPT.encode()).digest()).decode()
+    assert ("content", f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'") in parsed.attrs
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; | `tick`" in page
+
+
+def test_html_findings_fold_per_control_and_carry_what_the_filter_matches() -> None:
+    page = html_page.render(REPORT)
+    folds = re.findall(r"<details([^>]*)><summary>(.*?)</summary>", page)
+    assert len(folds) == 3  # prod: CS-ENC-01, CS-LOG-03, CS-NET-02 (dev has no finding, only invalid settings)
+    attrs, summary = folds[0]
+    assert attrs == ' data-control="CS-ENC-01" data-domain="data-protection" data-results="prod:fail"'
+    assert "<h4>CS-ENC-01 Encrypt case documents with a customer key</h4>" in summary
+    assert '<span class="badge s-fail"><strong>fail</strong></span>' in summary and "1 finding(s)" in summary
+    assert '<tr data-control="CS-IAM-04" data-domain="identity" data-results="dev:error prod:pass">' in page
+    assert '<table class="filterable">' in page and page.count('class="filterable"') == 1
+    form = page.split('<form id="filter"')[1].split("</form>")[0]
+    assert " hidden " in form  # shown by the script only, so a page without script shows no dead controls
+    assert re.findall(r'<select name="stack">(.*?)</select>', form) == [
+        '<option value="">all</option><option value="dev">dev</option><option value="prod">prod</option>']
+    assert page.index('<form id="filter"') < page.index("<h2>Control/stack matrix</h2>")
+
+
+def test_html_coverage_chart_is_inline_svg_with_a_bar_per_framework_and_stack() -> None:
+    page = html_page.render(REPORT)
+    chart = page.split("<h2>Coverage per framework</h2>")[1].split("</svg>")[0]
+    assert chart.lstrip().startswith('<svg class="chart" xmlns="http://www.w3.org/2000/svg"')
+    bars = re.findall(r'<rect class="bar"[^>]* width="([\d.]+)"[^>]* fill="(#\w+)"><title>([^<]*)</title>', chart)
+    nist = [(float(w), fill, title) for w, fill, title in bars if title.startswith("NIST-800-53 on prod")]
+    # NIST clauses cited: AU-11 (warn), IA-2(1) (pass), SC-28 (fail), SC-7 (waived): four equal quarters.
+    assert sorted(t.split(": ")[1] for _, _, t in nist) == ["1 of 4 clauses fail", "1 of 4 clauses pass", "1 of 4 clauses waived",
+                                                           "1 of 4 clauses warn"]
+    assert {w for w, _, _ in nist} == {html_view.BAR / 4}
+    assert ("#f8d0d0", "NIST-800-53 on prod: 1 of 4 clauses fail") in {(f, t) for _, f, t in nist}
+    assert [t for _, _, t in bars if t.startswith("NIST-800-53 on dev")] == ["NIST-800-53 on dev: 4 of 4 clauses error"]
+    assert ">CCPA</text>" in chart and "no clause cited" in chart
+
+
+def test_every_format_lists_stacks_in_promotion_order(tmp_path: Path) -> None:
+    names = ["zeta", "prod", "alpha", "staging", "dev"]
+    stacks = [StackReport(n, n, 1, [], dict.fromkeys(CATALOG.ids(), "pass")) for n in names]
+    report = CheckReport(T1, CATALOG, stacks, [], [], [])
+    expected = ["dev", "staging", "prod", "alpha", "zeta"]
+    assert [s["stack"] for s in json.loads(json_doc.render(report))["stacks"]] == expected
+    assert [s.get("name") for s in ET.fromstring(junit.render(report)).findall("testsuite")][:5] == expected
+    matrix = markdown.render(report).split("## Control/stack matrix")[1].splitlines()[2]
+    assert [c.strip() for c in matrix.split("|") if c.strip() in names] == expected
+    html_matrix = html_page.render(report).split("<h2>Control/stack matrix</h2>")[1]
+    assert [h for h in re.findall(r"<th>([^<]+)</th>", html_matrix.split("</tr>")[0]) if h in names] == expected
+    assert [n for n in re.findall(r'<option value="(\w+)">', html_page.render(report)) if n in names] == expected
 
 
 def test_html_matrix_cells_are_coloured() -> None:
@@ -238,7 +289,7 @@ def test_html_matrix_cells_are_coloured() -> None:
     assert matrix["CS-NET-02"][1] == ("s-waived", "waived")
     assert matrix["CS-LOG-03"][1] == ("s-warn", "warn")
     assert matrix["CS-IAM-04"][1] == ("s-pass", "pass")
-    colours = dict(re.findall(r"\.s-(\w+) \{ background: (#\w+);", page))
+    colours = dict(re.findall(r"\.s-([\w-]+) \{ background: (#\w+);", page))
     assert colours == {s: bg for s, (bg, _) in html_page.COLOURS.items()}
     assert colours["fail"] == "#f8d0d0" and colours["pass"] == "#d3f0d9"
 
@@ -267,7 +318,7 @@ def test_json_schema_documents_every_property() -> None:
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):
             for name, sub in (node.get("properties") or {}).items():
-                assert "description" in sub or name in ("pass", "fail", "waived", "warn", "error"), f"{where}.{name}"
+                assert "description" in sub or name in ("pass", "not-run", "fail", "waived", "warn", "error"), f"{where}.{name}"
             for key, sub in node.items():
                 walk(sub, f"{where}.{key}")
         elif isinstance(node, list):
@@ -284,7 +335,7 @@ def test_json_content_is_sorted_and_complete() -> None:
     assert [s["stack"] for s in document["stacks"]] == ["dev", "prod"]
     assert [c["id"] for c in document["controls"]] == sorted(CATALOG.ids())
     prod = document["stacks"][1]
-    assert prod["controls"]["CS-ENC-01"] == "fail" and prod["counts"] == {"pass": 1, "fail": 1, "waived": 1, "warn": 1, "error": 0}
+    assert prod["controls"]["CS-ENC-01"] == "fail" and prod["counts"] == {"pass": 1, "not-run": 0, "fail": 1, "waived": 1, "warn": 1, "error": 0}
     failing = prod["findings"][0]
     assert (failing["status"], failing["urn"], failing["actual"], failing["expected"]) == ("fail", BUCKET_URN, "AES256", "aws:kms")
     waived = next(f for f in prod["findings"] if f["status"] == "waived")

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from caseshield.respond.core import INCIDENT_TAG, QUARANTINE_TAG, Context
 from caseshield.respond.ec2 import QUARANTINE_GROUP
 from caseshield.respond.iam import REVOKE_POLICY
+from caseshield.respond.s3 import SOURCE_TAG
 from tests.respond_support import CALLER, IMAGE, REGION, client, last_log, mocked_aws, respond
 
 
@@ -80,7 +81,8 @@ def test_isolate_dry_run_changes_nothing_and_logs_the_plan(network: dict[str, st
 
     assert ec2_state(instance_id, target_group) == before
     record = last_log(tmp_path)
-    assert set(record) == {"who", "when", "action", "target", "dry_run", "read_only", "before", "planned", "after", "findings", "result"}
+    assert set(record) == {"event", "run_id", "who", "when", "action", "target", "dry_run", "read_only", "before", "planned", "after",
+                           "findings", "problems", "result", "resume"}
     assert record["dry_run"] is True and record["after"] is None
     assert record["action"] == "isolate-instance" and record["target"] == instance_id and record["who"] == CALLER
     assert any("deregister" in change and target_group in change for change in record["planned"])
@@ -335,7 +337,7 @@ def test_quarantine_dry_run_changes_nothing(suspect_object: dict[str, str], tmp_
 
     assert keys_in(suspect_object["bucket"]) == [suspect_object["key"]]
     record = last_log(tmp_path)
-    assert record["dry_run"] is True and record["before"]["version"] == suspect_object["version"] and len(record["planned"]) == 2
+    assert record["dry_run"] is True and record["before"]["version"] == suspect_object["version"] and len(record["planned"]) == 3
 
 
 def test_quarantine_execute_moves_tags_and_keeps_encryption_and_versions(suspect_object: dict[str, str], tmp_path: Path) -> None:
@@ -347,7 +349,7 @@ def test_quarantine_execute_moves_tags_and_keeps_encryption_and_versions(suspect
     moved = s3.head_object(Bucket=bucket, Key=f"quarantine/{key}")
     assert moved["ServerSideEncryption"] == "aws:kms" and moved["SSEKMSKeyId"] == suspect_object["kms"]
     tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=f"quarantine/{key}")["TagSet"]}
-    assert tags == {QUARANTINE_TAG: "true", "data-classification": "case-documents"}
+    assert tags == {QUARANTINE_TAG: "true", "data-classification": "case-documents", SOURCE_TAG: suspect_object["version"]}
     versions = s3.list_object_versions(Bucket=bucket, Prefix=key)
     assert [m["IsLatest"] for m in versions["DeleteMarkers"] if m["Key"] == key] == [True]
     kept = s3.get_object(Bucket=bucket, Key=key, VersionId=suspect_object["version"])["Body"].read()

@@ -1,20 +1,34 @@
-"""`caseshield respond access-review` against moto: it passes on roles built exactly from the role matrix and
-fails, naming role and problem, on each kind of drift a quarterly review must catch."""
+"""`caseshield respond access-review` against moto: prod's generated IAM, deployed from the recorded inputs of the
+offline evaluation (with realistic deploy-time names), reviews clean; each change an intruder or a hurried admin
+would make is a finding that names the role and the change."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
-from caseshield import role_matrix
-from tests.respond_support import ACCOUNT, client, last_log, mocked_aws, respond
+from caseshield.offline import ResourceGraph
+from caseshield.respond import review as review_module
+from caseshield.respond.intent import computed_values, unsecret
+from tests.respond_support import client, last_log, mocked_aws, respond
 
-PREFIX = "cs-prod"
-MATRIX = role_matrix.load()
+STACK, PREFIX = "prod", "cs-prod"
+FOREIGN = "arn:aws:iam::999988887777:root"
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+@pytest.fixture(scope="module")
+def graph() -> ResourceGraph:
+    """prod's evaluation, once for the module (the review reuses the same cached one)."""
+    return review_module.recorded_graph(STACK)
 
 
 @pytest.fixture(autouse=True)
@@ -22,59 +36,54 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield from mocked_aws(monkeypatch, managed_policies=True)
 
 
-
-def iam() -> Any:
-    return client("iam")
-
-
-# --- access-review ------------------------------------------------------------------------------------------------
-
-def trust(kind: str, mfa: bool = True) -> dict[str, Any]:
-    """The trust policy the role matrix asks for, per trust kind."""
-    if kind == "oidc":
-        provider = "token.actions.githubusercontent.com"
-        statement: dict[str, Any] = {
-            "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{provider}"}, "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{provider}:aud": "sts.amazonaws.com",
-                                           f"{provider}:sub": "repo:lawfirm/caseshield:ref:refs/heads/main"}}}
-    elif kind == "vendor":
-        statement = {"Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole",
-                     "Condition": {"StringEquals": {"sts:ExternalId": "casevendor-7f3a"}}}
-    else:
-        statement = {"Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
-        if mfa:
-            statement["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"},
-                                      "NumericLessThan": {"aws:MultiFactorAuthAge": str(MATRIX.mfa_max_age_seconds)}}
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **statement}]}
+def deploy_time_names(graph: ResourceGraph) -> dict[str, str]:
+    """What AWS and Pulumi would name what the offline run names by itself: a UUID per KMS key, other random
+    suffixes for autonamed resources, a real-looking database resource id and managed secret, the OIDC ARN."""
+    names = {}
+    for value in computed_values(graph).values:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        if value.startswith("db-"):
+            names[value] = "db-" + digest[:26].upper()
+        elif value.startswith("rds!"):
+            names[value] = f"rds!db-{uuid.UUID(digest[:32])}-AbC12d"
+        else:
+            names[value] = value[:-7] + digest[:7]
+    for key in graph.of_type("aws:kms/key:Key"):
+        names[str(key.id)] = str(uuid.UUID(hashlib.sha256(str(key.id).encode()).hexdigest()[:32]))
+    for provider in graph.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider"):
+        issuer = urlparse(provider.inputs["url"])
+        names[str(provider.outputs["arn"])] = str(provider.outputs["arn"]).replace(
+            f"openIdConnectProvider/{provider.id}", f"oidc-provider/{issuer.netloc}{issuer.path}")
+    return names
 
 
-def create_role(name: str, kind: str, boundary: str | None, mfa: bool = True) -> None:
-    extra = {"PermissionsBoundary": boundary} if boundary else {}
-    iam().create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust(kind, mfa)), **extra)
+def deploy(graph: ResourceGraph) -> None:
+    """Create in moto what `pulumi up` creates from the recorded inputs: customer policies, roles with trust,
+    boundary and session length, inline policies and attachments."""
+    iam, names = client("iam"), deploy_time_names(graph)
 
+    def text(value: Any) -> str:
+        value = unsecret(value)
+        value = value if isinstance(value, str) else json.dumps(value)
+        for offline, live in sorted(names.items(), key=lambda item: -len(item[0])):
+            value = value.replace(offline, live)
+        return value
 
-@pytest.fixture
-def boundary() -> str:
-    document = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "*", "Resource": "*"},
-        {"Effect": "Deny", "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"], "Resource": "*"}]}
-    return str(iam().create_policy(PolicyName=f"{PREFIX}-boundary", PolicyDocument=json.dumps(document))["Policy"]["Arn"])
-
-
-@pytest.fixture
-def matrix_roles(boundary: str) -> str:
-    """Every role of the matrix, built exactly as the matrix says; returns the boundary ARN."""
-    for name, spec in MATRIX.roles.items():
-        role = f"{PREFIX}-{name}"
-        create_role(role, spec.trust, boundary)
-        for policy in [*spec.managed_policies, *(["AdministratorAccess"] if spec.administrator else [])]:
-            iam().attach_role_policy(RoleName=role, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
-        if spec.data:
-            actions = sorted({a for dc, level in spec.data.items() for a in MATRIX.actions_for(dc, level)})
-            statement = {"Effect": "Allow", "Action": actions, "Resource": f"arn:aws:s3:::{PREFIX}-data/*"}
-            iam().put_role_policy(RoleName=role, PolicyName="data-access",
-                                  PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
-    return boundary
+    for policy in graph.of_type("aws:iam/policy:Policy"):
+        iam.create_policy(PolicyName=text(policy.inputs.get("name") or policy.id), PolicyDocument=text(policy.inputs["policy"]))
+    for role in graph.of_type("aws:iam/role:Role"):
+        inputs = role.inputs
+        extra: dict[str, Any] = {"PermissionsBoundary": text(inputs["permissionsBoundary"])} if inputs.get("permissionsBoundary") else {}
+        extra |= {"MaxSessionDuration": int(inputs["maxSessionDuration"])} if inputs.get("maxSessionDuration") else {}
+        iam.create_role(RoleName=inputs["name"], AssumeRolePolicyDocument=text(inputs["assumeRolePolicy"]), **extra)
+    for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+        iam.put_role_policy(RoleName=policy.inputs["role"], PolicyName=text(policy.inputs.get("name") or policy.id),
+                            PolicyDocument=text(policy.inputs["policy"]))
+    for attachment in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        iam.attach_role_policy(RoleName=attachment.inputs["role"], PolicyArn=attachment.inputs["policyArn"])
+    for exclusive in graph.of_type("aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"):
+        for arn in exclusive.inputs["policyArns"]:
+            iam.attach_role_policy(RoleName=exclusive.inputs["roleName"], PolicyArn=arn)
 
 
 def review(tmp_path: Path) -> tuple[int, dict[str, Any]]:
@@ -86,57 +95,122 @@ def kinds(report: dict[str, Any]) -> set[tuple[str, str]]:
     return {(d["role"], d["kind"]) for d in report["differences"]}
 
 
-def test_review_passes_on_roles_built_exactly_from_the_matrix(matrix_roles: str, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    create_role("cs-dev-partner", "human", None, mfa=False)  # another stack's drift is not this review's business
+def trust(role: str) -> dict[str, Any]:
+    return dict(client("iam").get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+
+
+def set_trust(role: str, change: Callable[[dict[str, Any]], None]) -> None:
+    document = trust(role)
+    change(document)
+    client("iam").update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(document))
+
+
+def test_the_generated_iam_reviews_clean(graph: ResourceGraph, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deploy(graph)
+    client("iam").create_role(RoleName="cs-dev-partner", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}))
 
     code, report = review(tmp_path)
 
     assert (code, report["differences"]) == (0, [])
-    vendor_condition = report["roles"][f"{PREFIX}-vendor-support"]["trust"]["Statement"][0]["Condition"]
-    assert vendor_condition == {"StringEquals": {"sts:ExternalId": "<redacted>"}}, "the shared secret stays out of the report"
-    assert sorted(report["roles"]) == sorted(f"{PREFIX}-{name}" for name in MATRIX.roles)
-    assert "None: live IAM matches the role matrix." in capsys.readouterr().out
+    generated = {r.inputs["name"] for r in graph.of_type("aws:iam/role:Role")}
+    assert {name for name, role in report["roles"].items() if role["generated"]} == generated
+    assert {f"{PREFIX}-vpc-flow-logs", f"{PREFIX}-backup", f"{PREFIX}-app-instance"} < generated, "service roles are reviewed too"
+    vendor = report["roles"][f"{PREFIX}-vendor-support"]["trust"]["Statement"][0]["Condition"]
+    assert vendor == {"StringEquals": {"sts:externalid": ["<secret>"]}}, "the shared secret stays out of the report"
+    out = capsys.readouterr().out
+    assert "None: live IAM matches the generated IAM." in out
+    assert f"**{PREFIX}-ci-deployer**" in out.split("## Escalation paths the generated IAM itself allows")[1]
     record = last_log(tmp_path)
     assert record["read_only"] is True and record["result"] == "pass" and record["target"] == PREFIX
 
 
-def test_review_flags_a_human_role_without_mfa_and_an_extra_admin(matrix_roles: str, tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    iam().update_assume_role_policy(RoleName=f"{PREFIX}-paralegal", PolicyDocument=json.dumps(trust("human", mfa=False)))
-    iam().attach_role_policy(RoleName=f"{PREFIX}-it-operations", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    create_role(f"{PREFIX}-incident-temp", "human", matrix_roles)
-    iam().put_role_policy(RoleName=f"{PREFIX}-incident-temp", PolicyName="all", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+def _inline_iam_on_vendor() -> None:
+    client("iam").put_role_policy(RoleName=f"{PREFIX}-vendor-support", PolicyName="support-tools", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}))
+
+
+def _data_admin_on_it_operations() -> None:
+    client("iam").put_role_policy(RoleName=f"{PREFIX}-it-operations", PolicyName="platform", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}]}))
+
+
+def _trust_opened_to_everyone() -> None:
+    set_trust(f"{PREFIX}-paralegal", lambda d: d["Statement"][0].update(Principal={"AWS": "*"}))
+
+
+def _break_glass_trusts_a_foreign_account() -> None:
+    set_trust(f"{PREFIX}-break-glass", lambda d: d["Statement"][0].update(Principal={"AWS": FOREIGN}))
+
+
+def _deployer_denies_deleted() -> None:
+    client("iam").delete_role_policy(RoleName=f"{PREFIX}-ci-deployer", PolicyName="segregation-of-duties")
+
+
+def _second_oidc_statement() -> None:
+    def add(document: dict[str, Any]) -> None:
+        second = json.loads(json.dumps(document["Statement"][0]))
+        second["Sid"], second["Condition"] = "AnyRepository", {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}}
+        document["Statement"].append(second)
+    set_trust(f"{PREFIX}-ci-deployer", add)
+
+
+def _admin_outside_the_prefix() -> None:
+    iam = client("iam")
+    iam.create_role(RoleName="ops-automation", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": FOREIGN}, "Action": "sts:AssumeRole"}]}))
+    iam.attach_role_policy(RoleName="ops-automation", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+
+
+def _boundary_allows_everything() -> None:
+    arn = client("iam").get_role(RoleName=f"{PREFIX}-associate")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    client("iam").create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(ALLOW_ALL), SetAsDefault=True)
+
+
+def _boundary_removed() -> None:
+    client("iam").delete_role_permissions_boundary(RoleName=f"{PREFIX}-associate")
+
+
+def _key_swapped_in_one_policy() -> None:
+    """Another (concrete) key in one policy: the generated key id is a slot, but one slot is one key everywhere."""
+    iam, role = client("iam"), f"{PREFIX}-paralegal"
+    document = json.dumps(iam.get_role_policy(RoleName=role, PolicyName="case-documents")["PolicyDocument"])
+    swapped = re.sub(r"key/[0-9a-f-]{36}", "key/0b4d9c1e-0000-4000-8000-000000000000", document, count=1)
+    assert swapped != document
+    iam.put_role_policy(RoleName=role, PolicyName="case-documents", PolicyDocument=swapped)
+
+
+CHANGES: list[tuple[Callable[[], None], set[tuple[str, str]]]] = [
+    (_inline_iam_on_vendor, {("vendor-support", "inline-policy-extra"), ("vendor-support", "escalation-path")}),
+    (_data_admin_on_it_operations, {("it-operations", "inline-policy-extra")}),
+    (_trust_opened_to_everyone, {("paralegal", "trust-changed")}),
+    (_break_glass_trusts_a_foreign_account, {("break-glass", "trust-changed")}),
+    (_deployer_denies_deleted, {("ci-deployer", "inline-policy-missing")}),
+    (_second_oidc_statement, {("ci-deployer", "trust-changed")}),
+    (_admin_outside_the_prefix, {("ops-automation", "privileged-role-outside-stack")}),
+    (_boundary_allows_everything, {("permissions-boundary", "policy-changed")}),
+    (_boundary_removed, {("associate", "boundary-missing")}),
+    (_key_swapped_in_one_policy, {("paralegal", "inline-policy-changed")}),
+]
+
+
+def test_each_change_is_a_finding_naming_role_and_change(graph: ResourceGraph, tmp_path: Path) -> None:
+    """The issue's nine changes and a swapped key, in one account (a deployment and a review cost seconds each):
+    the findings are exactly the union of what each change must produce, so each change is caught and none hides
+    or causes another."""
+    deploy(graph)
+    for change, _ in CHANGES:
+        change()
 
     code, report = review(tmp_path)
 
     assert code == 1
-    assert kinds(report) == {(f"{PREFIX}-paralegal", "mfa-missing"), (f"{PREFIX}-it-operations", "administrator-access"),
-                             (f"{PREFIX}-incident-temp", "extra-role"), (f"{PREFIX}-incident-temp", "administrator-access")}
-    out = capsys.readouterr().out
-    assert "## Differences (4)" in out and f"**{PREFIX}-paralegal** `mfa-missing`" in out
-    assert last_log(tmp_path)["result"] == "fail: 4 finding(s)"
-
-
-def test_review_flags_missing_role_external_id_boundary_mfa_age_and_oidc_subject(matrix_roles: str, tmp_path: Path) -> None:
-    iam().delete_role(RoleName=f"{PREFIX}-key-admin")
-    vendor = trust("vendor")
-    del vendor["Statement"][0]["Condition"]
-    iam().update_assume_role_policy(RoleName=f"{PREFIX}-vendor-support", PolicyDocument=json.dumps(vendor))
-    iam().delete_role_permissions_boundary(RoleName=f"{PREFIX}-associate")
-    stale = trust("human")
-    stale["Statement"][0]["Condition"]["NumericLessThan"]["aws:MultiFactorAuthAge"] = "43200"
-    iam().update_assume_role_policy(RoleName=f"{PREFIX}-partner", PolicyDocument=json.dumps(stale))
-    ci = trust("oidc")
-    ci["Statement"][0]["Condition"] = {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:lawfirm/*"}}
-    iam().update_assume_role_policy(RoleName=f"{PREFIX}-ci-deployer", PolicyDocument=json.dumps(ci))
-    iam().detach_role_policy(RoleName=f"{PREFIX}-security-auditor", PolicyArn="arn:aws:iam::aws:policy/SecurityAudit")
-
-    code, report = review(tmp_path)
-
-    assert code == 1
-    assert kinds(report) == {(f"{PREFIX}-key-admin", "missing-role"), (f"{PREFIX}-vendor-support", "external-id-missing"),
-                             (f"{PREFIX}-associate", "boundary-missing"), (f"{PREFIX}-partner", "mfa-age"),
-                             (f"{PREFIX}-ci-deployer", "oidc-subject-missing"),
-                             (f"{PREFIX}-security-auditor", "managed-policy-missing")}
+    found = {(role.split(":policy/")[-1].removeprefix(f"{PREFIX}-"), kind) for role, kind in kinds(report)}
+    assert found == set().union(*(expected for _, expected in CHANGES))
+    assert last_log(tmp_path)["result"] == f"fail: {len(report['differences'])} finding(s)"
+    details = {(d["role"], d["kind"]): d["detail"] for d in report["differences"]}
+    assert '"Principal": {"AWS": ["*"]}' in details[(f"{PREFIX}-paralegal", "trust-changed")]
+    assert FOREIGN in details[(f"{PREFIX}-break-glass", "trust-changed")]
+    assert '"repo:*"' in details[(f"{PREFIX}-ci-deployer", "trust-changed")]
+    assert "PutRolePolicy (iam:putrolepolicy)" in details[(f"{PREFIX}-vendor-support", "escalation-path")]
+    assert "inline policy segregation-of-duties is gone" in details[(f"{PREFIX}-ci-deployer", "inline-policy-missing")]

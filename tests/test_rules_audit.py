@@ -99,6 +99,13 @@ def world(env: str = "prod") -> World:
         b.add(f"{name}-rule", mon.EVENT_RULE, {"eventPattern": json.dumps(pattern), "state": "ENABLED",
                                                "description": f"Runbook: runbooks/findings/{name}.md"})
         b.add(f"{name}-target", mon.EVENT_TARGET, {"rule": name, "arn": "arn:topic"}, {"rule": [f"{name}-rule"], "arn": ["topic"]})
+    b.add("monitoring-role", mon.IAM_ROLE, {"assumeRolePolicy": policy(
+        {"Effect": "Allow", "Principal": {"Service": mon.RDS_MONITORING_SERVICE}, "Action": "sts:AssumeRole"})})
+    b.add("monitoring-role-managed", mon.ROLE_POLICY_ATTACHMENT, {
+        "role": "cs-prod-rds-monitoring", "policyArn": f"arn:aws:iam::aws:{mon.RDS_MONITORING_POLICY}"},
+        {"role": ["monitoring-role"]})
+    b.add("database", mon.RDS_INSTANCE, {"monitoringInterval": 60, "monitoringRoleArn": "arn:role"},
+          {"monitoringRoleArn": ["monitoring-role"]})
     return b.world
 
 
@@ -413,3 +420,46 @@ def test_alerts_name_their_runbook(key: str, prop: str, text: Any, fires: bool) 
     w = world()
     props(w[key])[prop] = text
     assert bool(check(mon.alerts_name_their_runbook, w)) is fires
+
+
+# --- MON-07 -------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("interval", "fires"), [(60, False), (1, False), (UNKNOWN, False), (0, True), (None, True),
+                                                 (120, True)])
+def test_case_database_sends_enhanced_monitoring(interval: Any, fires: bool) -> None:
+    w = world()
+    props(w["database"])["monitoringInterval"] = interval
+    assert bool(check(mon.case_database_sends_enhanced_monitoring, w)) is fires
+
+
+def test_monitoring_role_must_come_from_this_stack() -> None:
+    w = world()
+    w["database"].property_dependencies["monitoringRoleArn"] = []
+    assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w)
+    props(w["database"])["monitoringInterval"] = 0  # monitoring off: the other rule reports it, not this one
+    assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w) == []
+
+
+@pytest.mark.parametrize(("principal", "fires"), [
+    ({"Service": "monitoring.rds.amazonaws.com"}, False),
+    ({"Service": ["monitoring.rds.amazonaws.com"]}, False),
+    ({"Service": ["monitoring.rds.amazonaws.com", "ec2.amazonaws.com"]}, True),
+    ({"Service": "ec2.amazonaws.com"}, True),
+    ({"AWS": "arn:aws:iam::123456789012:root"}, True),
+    ("*", True),
+])
+def test_monitoring_role_trusts_only_rds_monitoring(principal: Any, fires: bool) -> None:
+    w = world()
+    props(w["monitoring-role"])["assumeRolePolicy"] = policy(
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
+    assert bool(check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w)) is fires
+
+
+def test_monitoring_role_needs_the_managed_monitoring_policy() -> None:
+    w = world()
+    props(w["monitoring-role-managed"])["policyArn"] = "arn:aws:iam::aws:policy/AdministratorAccess"
+    assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w)
+    assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, without(world(), "monitoring-role-managed"))
+    w = world()
+    props(w["monitoring-role-managed"])["policyArn"] = UNKNOWN
+    assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w) == []

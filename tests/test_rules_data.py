@@ -167,8 +167,9 @@ def key(data_class: str) -> PolicyResource:
     ({}, "backups", True),
 ])
 def test_backup_vaults_are_encrypted_with_the_backups_key(vault_props: dict[str, Any], key_class: str, fires: bool) -> None:
-    vault = res(dp.BACKUP_VAULT, vault_props, name="vault", deps={"kmsKeyArn": [key(key_class)]})
-    assert bool(check(dp.backup_vaults_are_encrypted_with_the_backups_key, [vault])) is fires
+    source = key(key_class)
+    vault = res(dp.BACKUP_VAULT, vault_props, name="vault", deps={"kmsKeyArn": [source]})
+    assert bool(check(dp.backup_vaults_are_encrypted_with_the_backups_key, [vault, source])) is fires
 
 
 LOCK = {"backupVaultName": UNKNOWN, "minRetentionDays": 365, "maxRetentionDays": 2557, "changeableForDays": 3}
@@ -365,8 +366,9 @@ def test_other_tables_are_not_the_ledger() -> None:
 ])
 def test_privacy_ledger_is_encrypted_with_a_customer_managed_key(encryption: Any, from_key: bool, fires: bool) -> None:
     props = {**LEDGER_TAGS, **({} if encryption is None else {"serverSideEncryption": encryption})}
-    table = res(TABLE, props, deps={"serverSideEncryption": [key("case-database")] if from_key else []})
-    assert bool(check(privacy.privacy_ledger_is_encrypted_with_a_customer_managed_key, [table])) is fires
+    sources = [key("case-database")] if from_key else []
+    table = res(TABLE, props, deps={"serverSideEncryption": sources})
+    assert bool(check(privacy.privacy_ledger_is_encrypted_with_a_customer_managed_key, [table, *sources])) is fires
 
 
 @pytest.mark.parametrize(("env", "protection", "fires"), [("prod", True, False), ("prod", False, True), ("dev", False, False)])

@@ -13,6 +13,7 @@ from typing import Any, cast
 import pytest
 from pulumi_policy import PolicyResource
 
+from caseshield.engine import SECRET_SIG as SECRET_VALUE_SIG
 from policies.rules import RULES, keys, load_all
 from policies.rules import encryption as enc
 from policies.rules._support import SECRET_SIG, UNKNOWN
@@ -359,7 +360,7 @@ def test_the_master_secret_must_use_the_application_secrets_key() -> None:
 
 @pytest.mark.parametrize(("props", "deps", "fires"), [
     ({"clientSecret": "literal"}, {}, True),
-    ({"settings": {"authToken": {SECRET_SIG: "x", "value": "literal"}}}, {}, True),
+    ({"settings": {"authToken": {SECRET_SIG: SECRET_VALUE_SIG, "value": "literal"}}}, {}, True),  # as the engine marks a secret
     ({"clientSecret": "generated"}, {"clientSecret": ["external-id"]}, False),
     ({"clientSecret": UNKNOWN}, {}, False),
     ({"tokenValidityUnits": {"refreshToken": "hours"}, "httpTokens": "required", "generateSecret": True}, {}, False),

@@ -38,10 +38,15 @@ class Para:
     content: Inline
 
 
+# Facts about a row or section (control, domain, stack, results) that the HTML page filters on; Markdown ignores them.
+Meta = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[Span, ...], ...]
+    row_meta: tuple[Meta, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,17 @@ class Items:
     items: tuple[Item, ...]
 
 
-Block = Heading | Para | Table | Items
+@dataclass(frozen=True)
+class Fold:
+    """A titled section a reader can fold away: Markdown writes the heading and the body, HTML a <details> element."""
+
+    level: int
+    title: str
+    body: tuple[Block, ...]
+    meta: Meta = ()
+
+
+Block = Heading | Para | Table | Items | Fold
 
 
 def para(*parts: str | Span) -> Para:
@@ -72,6 +87,6 @@ def code(value: str) -> Span:
     return Span(value, code=True)
 
 
-def table(headers: tuple[str, ...], rows: Sequence[tuple[Span, ...]], empty: str) -> Block:
+def table(headers: tuple[str, ...], rows: Sequence[tuple[Span, ...]], empty: str, meta: Sequence[Meta] = ()) -> Block:
     """A table, or a sentence saying there is nothing to list (an empty table reads like a rendering bug)."""
-    return Table(headers, tuple(rows)) if rows else para(empty)
+    return Table(headers, tuple(rows), tuple(meta)) if rows else para(empty)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from caseshield.render import _model as m
-from caseshield.render._blocks import Block, Heading, Inline, Item, Items, Span, code, para, status, table
+from caseshield.render import third_party
+from caseshield.render._blocks import Block, Fold, Heading, Inline, Item, Items, Meta, Span, code, para, status, table
 
 if TYPE_CHECKING:
     from caseshield.report import CheckReport, Finding
@@ -20,7 +21,7 @@ def report_blocks(report: CheckReport) -> list[Block]:
         Heading(1, m.REPORT_TITLE),
         para(f"Generated at {report.generated_at} · report schema {report.schema_version} · "
              f"{len(report.catalog.controls)} controls · {len(report.stacks)} stack(s)"),
-        *_verdict(report), *_stacks(report), *_matrix(report), *_coverage(report), *_findings(report),
+        *_verdict(report), *_stacks(report), *_matrix(report), *_coverage(report), *_findings(report), *third_party.blocks(report),
         *_waivers(report), *_parity(report), *_mutation(report), *_notes(report),
     ]
 
@@ -34,22 +35,34 @@ def _verdict(report: CheckReport) -> list[Block]:
 
 def _stacks(report: CheckReport) -> list[Block]:
     headers = ("stack", "environment", "resources", *(f"controls {m.COUNT_LABELS[s]}" for s in m.STATUSES), "result",
-               "settings error")
+               "settings error", *third_party.COUNT_HEADERS)
     rows = []
     for s in m.stacks(report):
         counts = m.counts(s, report.catalog)
         rows.append((Span(s.stack, strong=True), Span(s.environment), Span(str(s.resource_count)),
                      *(Span(str(counts[st])) for st in m.STATUSES), status("pass" if s.passed else "fail"),
-                     Span(m.text(s.settings_error))))
+                     Span(m.text(s.settings_error)), *third_party.count_cells(s)))
     return [Heading(2, "Stacks"), table(headers, rows, "No stack was checked.")]
 
 
 def _matrix(report: CheckReport) -> list[Block]:
     stacks = m.stacks(report)
-    headers = ("control", "title", "severity", "enforcement", *(s.stack for s in stacks))
-    rows = [(code(c.id), Span(c.title), Span(c.severity), Span(c.enforcement), *(status(m.control_status(s, c.id)) for s in stacks))
-            for c in m.controls(report.catalog)]
-    return [Heading(2, "Control/stack matrix"), table(headers, rows, "The catalog has no control.")]
+    headers = ("control", "title", "severity", "enforcement", *(s.stack for s in stacks), *third_party.column(report))
+    controls = m.controls(report.catalog)
+    rows = [(code(c.id), Span(c.title), Span(c.severity), Span(c.enforcement), *(status(m.control_status(s, c.id)) for s in stacks),
+             *third_party.control_cells(report, c.id)) for c in controls]
+    meta = [_meta(c.id, c.domain, *((s.stack, m.control_status(s, c.id)) for s in stacks)) for c in controls]
+    if report.checkov is not None:  # failing checks no control lists are failures of their own
+        unmapped = [third_party.unmapped_status(s) or "error" for s in stacks]
+        rows.append((code("—"), Span(third_party.UNMAPPED), Span("—"), Span("mandatory"), *(status(u) for u in unmapped),
+                     status(max(unmapped, key=m.RANK.__getitem__, default="pass"))))
+        meta.append(_meta("third-party", "third-party", *((s.stack, u) for s, u in zip(stacks, unmapped, strict=True))))
+    return [Heading(2, "Control/stack matrix"), table(headers, rows, "The catalog has no control.", meta)]
+
+
+def _meta(control: str, domain: str, *results: tuple[str, str]) -> Meta:
+    """What the HTML filter matches a matrix row or a folded finding group on."""
+    return (("control", control), ("domain", domain), ("results", " ".join(f"{stack}:{st}" for stack, st in results)))
 
 
 def _coverage(report: CheckReport) -> list[Block]:
@@ -71,14 +84,23 @@ def _findings(report: CheckReport) -> list[Block]:
         blocks.append(Heading(3, f"Stack {s.stack}"))
         if s.settings_error is not None:
             blocks.append(para(status("error"), " invalid settings, no control could be checked: ", code(s.settings_error)))
+        for o in s.rule_errors:
+            blocks.append(para(status("error"), " ", code(o.rule), f" ({o.control}) raised on ", code(o.urn or "the stack"),
+                               ": ", code(o.reason)))
+        if s.not_run:
+            blocks.append(para(status("not-run"), f" {len(s.not_run)} policy run(s) could not be judged at this preview (a value "
+                               "they read is unknown until the update; the engine runs them again at `pulumi up`):"))
+            blocks.append(Items(tuple(Item((code(o.rule), Span(f" ({o.control}) on "), code(o.urn or "the stack"),
+                                            Span(f": {o.reason}")), ()) for o in s.not_run)))
         grouped = m.findings_by_control(s)
         if not grouped and s.settings_error is None:
             blocks.append(para("No finding."))
         for cid, found in grouped:
             control = report.catalog.get(cid)
-            blocks += [Heading(4, f"{cid} {control.title}"),
-                       para("Control status: ", status(m.control_status(s, cid)), f" · {control.severity}, {control.enforcement}"),
-                       Items(tuple(_finding_item(f) for f in found))]
+            result = m.control_status(s, cid)
+            blocks.append(Fold(4, f"{cid} {control.title}", (
+                para("Control status: ", status(result), f" · {control.severity}, {control.enforcement}"),
+                Items(tuple(_finding_item(f) for f in found))), _meta(cid, control.domain, (s.stack, result))))
     return blocks
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from caseshield.project import promotion_key
+from caseshield.render import third_party
 from policies.catalog import FRAMEWORKS, Catalog, Control
 
 if TYPE_CHECKING:
@@ -19,10 +21,11 @@ if TYPE_CHECKING:
     from policies.waivers import Waiver, WaiverProblem
 
 # Best to worst; the same ranking `caseshield.report.control_statuses` uses to fold findings into one status.
-STATUSES: tuple[Status, ...] = ("pass", "waived", "warn", "fail", "error")
+STATUSES: tuple[Status, ...] = ("pass", "not-run", "waived", "warn", "fail", "error")
 RANK: dict[Status, int] = {s: i for i, s in enumerate(STATUSES)}
 # Column headings for status counts ("controls passed / failed / ...").
-COUNT_LABELS: dict[Status, str] = {"pass": "passed", "fail": "failed", "waived": "waived", "warn": "warned", "error": "in error"}
+COUNT_LABELS: dict[Status, str] = {"pass": "passed", "not-run": "not run at preview", "fail": "failed", "waived": "waived",
+                                   "warn": "warned", "error": "in error"}
 REPORT_TITLE = "CaseShield compliance report"
 
 
@@ -45,7 +48,8 @@ def controls(catalog: Catalog) -> list[Control]:
 
 
 def stacks(report: CheckReport) -> list[StackReport]:
-    return sorted(report.stacks, key=lambda s: s.stack)
+    """In promotion order (dev, staging, prod, then any other stack by name), the way a change travels."""
+    return sorted(report.stacks, key=lambda s: promotion_key(s.stack))
 
 
 def findings(stack: StackReport) -> list[Finding]:
@@ -111,13 +115,16 @@ def verdict_reasons(report: CheckReport) -> list[str]:
         failed = [c for c, status in sorted(s.controls.items()) if status == "fail"]
         if failed:
             reasons.append(f"stack {s.stack}: {len(failed)} mandatory control(s) failed ({', '.join(failed)})")
+        if s.rule_errors:
+            raised = sorted({o.rule for o in s.rule_errors})
+            reasons.append(f"stack {s.stack}: {len(raised)} policy(ies) raised an error ({', '.join(raised)})")
     if report.waiver_problems:
         reasons.append(f"{len(report.waiver_problems)} waiver problem(s)")
     if report.parity:
         reasons.append(f"{len(report.parity)} parity finding(s): a higher tier is looser than a lower one")
     if missing := without_kill(report):
         reasons.append(f"{len(missing)} control(s) without a killed mutant ({', '.join(missing)})")
-    return reasons
+    return reasons + third_party.reasons(report)
 
 
 def text(value: Any) -> str:

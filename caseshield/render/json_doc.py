@@ -10,10 +10,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from caseshield.render import _model as m
+from caseshield.render import third_party
 from policies.catalog import CATALOG_PATH
 
 if TYPE_CHECKING:
-    from caseshield.report import CheckReport, Finding, StackReport, WaiverRef
+    from caseshield.report import CheckReport, Finding, PolicyOutcome, StackReport, WaiverRef
     from policies.catalog import Control
 
 SCHEMA_PATH = CATALOG_PATH.parent / "report.schema.json"
@@ -46,6 +47,7 @@ def document(report: CheckReport) -> dict[str, Any]:
                          "caught_by": sorted(r.caught_by)} for r in m.mutants(report)],
         },
         "notes": list(report.notes),
+        "checkov": third_party.json_report(report),
     }
 
 
@@ -60,7 +62,12 @@ def _stack(s: StackReport, report: CheckReport) -> dict[str, Any]:
     return {"stack": s.stack, "environment": s.environment, "resource_count": s.resource_count, "passed": s.passed,
             "settings_error": s.settings_error, "counts": m.counts(s, report.catalog),
             "controls": {c.id: m.control_status(s, c.id) for c in report.catalog.controls},
-            "findings": [_finding(f) for f in m.findings(s)]}
+            "findings": [_finding(f) for f in m.findings(s)], "preview": s.preview, "checkov": third_party.json_stack(s),
+            "not_run": [_outcome(o) for o in s.not_run], "rule_errors": [_outcome(o) for o in s.rule_errors]}
+
+
+def _outcome(o: PolicyOutcome) -> dict[str, Any]:
+    return {"control": o.control, "rule": o.rule, "urn": o.urn, "reason": o.reason}
 
 
 def _finding(f: Finding) -> dict[str, Any]:

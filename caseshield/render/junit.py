@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from caseshield.render import _model as m
+from caseshield.render import third_party
 
 if TYPE_CHECKING:
     from caseshield.report import CheckReport, Finding, StackReport
@@ -46,16 +47,38 @@ def _stack_suite(s: StackReport, report: CheckReport) -> ET.Element:
     grouped = dict(m.findings_by_control(s))
     for c in m.controls(report.catalog):
         _control_case(suite, s, c, grouped.get(c.id, []))
+    if s.checkov is not None:
+        _checkov_case(suite, s)
     return suite
+
+
+def _checkov_case(suite: ET.Element, s: StackReport) -> None:
+    """One case for checkov's checks on the stack: failed when a check fails that nothing exempts."""
+    assert s.checkov is not None
+    case = _case(suite, s.stack, "third-party checks (checkov)")
+    failures = s.checkov.failures
+    if failures:
+        _outcome(case, "failure", f"{len(failures)} failing checkov check(s)", "checkov",
+                 "\n".join(f"{r.check_id} {r.address} ({r.control or 'no control'}): {r.check_name}" for r in failures))
+    counts = third_party.counts(s) or {}
+    ET.SubElement(case, "system-out").text = ", ".join(f"{n} {label}" for label, n in counts.items())
 
 
 def _control_case(suite: ET.Element, s: StackReport, c: Control, found: list[Finding]) -> None:
     case = _case(suite, s.stack, f"{c.id} {c.title}")
     status = m.control_status(s, c.id)
     failing = [f for f in found if f.status == "fail"]
-    if status == "error":
+    raised = [o for o in s.rule_errors if o.control == c.id]
+    skipped = [o for o in s.not_run if o.control == c.id]
+    if status == "error" and raised:
+        _outcome(case, "error", f"{len(raised)} policy run(s) raised", "policy-error",
+                 "\n".join(f"{o.rule} on {o.urn or 'the stack'}: {o.reason}" for o in raised))
+    elif status == "error":
         _outcome(case, "error", "invalid settings: no control could be checked" if s.settings_error else "control not evaluated",
                  "settings", s.settings_error or f"{c.id} has no status on stack {s.stack}")
+    elif status == "not-run":
+        _outcome(case, "skipped", f"{len(skipped)} policy run(s) could not be judged at preview", "not-run",
+                 "\n".join(f"{o.rule} on {o.urn or 'the stack'}: {o.reason}" for o in skipped))
     elif failing:
         _outcome(case, "failure", f"{len(failing)} finding(s): {c.title}", c.severity, "\n\n".join(_describe(f) for f in failing))
     others = [f for f in found if f.status != "fail"]

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from caseshield.render._blocks import Block, Heading, Inline, Items, Para, Span, Table
+from caseshield.render._blocks import Block, Fold, Heading, Inline, Items, Para, Span, Table
 from caseshield.render._document import report_blocks
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ def _block(block: Block) -> str:
         case Table(headers, rows):
             lines = [_row(Span(h) for h in headers), "|" + " --- |" * len(headers)]
             return "\n".join([*lines, *(_row(row) for row in rows)])
+        case Fold(level, title, body):
+            return "\n\n".join([f"{'#' * level} {_escape(title)}", *(_block(b) for b in body)])
         case Items(items):
             return "\n".join(line for item in items for line in (
                 f"- {_inline(item.head)}", *(f"  - {_escape(label)}: {_inline(value)}" for label, value in item.details)))

@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from caseshield.render import _model as m
+from caseshield.render import third_party
 
 if TYPE_CHECKING:
     from caseshield.report import CheckReport, Finding
@@ -38,7 +39,8 @@ def log(report: CheckReport) -> dict[str, Any]:
         "invocations": [{"executionSuccessful": all(s.settings_error is None for s in report.stacks),
                          "endTimeUtc": report.generated_at, "toolExecutionNotifications": notifications}],
         "results": results,
-        "properties": {"passed": report.passed, "verdictReasons": m.verdict_reasons(report)},
+        "properties": {"passed": report.passed, "verdictReasons": m.verdict_reasons(report),
+                       "checkov": {s.stack: third_party.counts(s) for s in m.stacks(report)}},
     }]}
 
 
@@ -96,6 +98,11 @@ def _fingerprint(f: Finding) -> str:
 def _notifications(report: CheckReport) -> list[dict[str, Any]]:
     found = [(f"caseshield/settings/{s.stack}", f"stack {s.stack}: invalid settings: {s.settings_error}")
              for s in m.stacks(report) if s.settings_error is not None]
+    found += [(f"caseshield/policy-error/{o.rule}", f"stack {s.stack}: policy {o.rule} ({o.control}) raised on {o.urn or 'the stack'}: "
+               f"{o.reason}") for s in m.stacks(report) for o in s.rule_errors]
     found += [("caseshield/waiver", str(p)) for p in m.waiver_problems(report)]
     found += [("caseshield/parity", str(p)) for p in m.parity(report)]
-    return [{"level": "error", "message": {"text": text}, "descriptor": {"id": ident}} for ident, text in found]
+    notes = [{"level": "note", "descriptor": {"id": f"caseshield/not-run-at-preview/{o.rule}"},
+              "message": {"text": f"stack {s.stack}: policy {o.rule} ({o.control}) could not run at preview on {o.urn or 'the stack'}: "
+                                  f"{o.reason}"}} for s in m.stacks(report) for o in s.not_run]
+    return [{"level": "error", "message": {"text": text}, "descriptor": {"id": ident}} for ident, text in found] + notes

@@ -58,7 +58,10 @@ def revoke_role_sessions(ctx: Context, args: argparse.Namespace) -> Plan:
 
     before = observe()
     verb = "replace the earlier" if before[REVOKE_POLICY] else "put"
-    return Plan(target=args.role, before=before, apply=apply, observe=observe,
+    def verify(after: dict[str, Any]) -> list[str]:
+        return [] if after[REVOKE_POLICY] == document else [f"inline policy {REVOKE_POLICY} is not the revocation just written"]
+
+    return Plan(target=args.role, before=before, apply=apply, observe=observe, verify=verify,
                 changes=[f"{verb} inline policy {REVOKE_POLICY} on role {args.role}: deny * to sessions issued before {ctx.stamp}"])
 
 
@@ -85,4 +88,5 @@ def disable_access_key(ctx: Context, args: argparse.Namespace) -> Plan:
         ctx.client("iam").update_access_key(UserName=args.user, AccessKeyId=args.key, Status="Inactive")
 
     return Plan(target=f"{args.user} {args.key}", before=before, changes=changes, apply=apply,
-                observe=lambda: access_key(ctx, args.user, args.key))
+                observe=lambda: access_key(ctx, args.user, args.key),
+                verify=lambda after: [] if after["status"] == "Inactive" else [f"access key {args.key} is {after['status']}"])

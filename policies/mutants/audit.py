@@ -22,10 +22,13 @@ from policies.rules.monitoring import (
     DETECTOR_FEATURE,
     EVENT_RULE,
     EVENT_TARGET,
+    IAM_ROLE,
     METRIC_ALARM,
     METRIC_FILTER,
+    RDS_INSTANCE,
     RECORDER,
     RECORDER_STATUS,
+    ROLE_POLICY_ATTACHMENT,
     STANDARDS_SUBSCRIPTION,
     TOPIC_POLICY,
     TOPIC_SUBSCRIPTION,
@@ -131,6 +134,15 @@ mutant("mon-06-macie-rule-disabled", "MON-06", "the Macie finding rule is disabl
        transform=set_prop(EVENT_RULE, "state", "DISABLED", name="*-macie-sensitive-data"))
 mutant("mon-06-securityhub-target-dropped", "MON-06", "the Security Hub finding rule targets nothing",
        transform=drop_prop(EVENT_TARGET, "arn", name="*-securityhub-critical-high-target"))
+
+mutant("mon-07-enhanced-monitoring-off", "MON-07", "the case database sends no enhanced-monitoring metrics",
+       transform=set_prop(RDS_INSTANCE, "monitoringInterval", 0))
+mutant("mon-07-monitoring-role-trusts-ec2", "MON-07", "any EC2 instance may assume the database's monitoring role",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", set_path("Statement.0.Principal.Service", "ec2.amazonaws.com"),
+                               name="*-database-monitoring-role"))
+mutant("mon-07-monitoring-role-gets-admin", "MON-07", "the monitoring role holds AdministratorAccess instead of AWS's monitoring policy",
+       transform=set_prop(ROLE_POLICY_ATTACHMENT, "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess",
+                          name="*-database-monitoring-role-managed"))
 
 # --- IR: the incident topic and runbooks --------------------------------------------------------------------------
 

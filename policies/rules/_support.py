@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
 # The sentinel the Pulumi engine uses for values not known until the update.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -34,6 +35,23 @@ def get(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
     return current
 
 
+def peek(props: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """`get` for a rule that decides without the value itself when it is not yet known (from where it came, say):
+    an unknown value comes back as UNKNOWN instead of stopping the policy, as reading it through the handler's
+    proxy does. A rule that peeks must still judge an UNKNOWN explicitly: never pass it unseen."""
+    try:
+        return get(props, path, default)
+    except UnknownValueError:
+        return UNKNOWN
+
+
+def judged_later(path: str) -> None:
+    """Stop the policy as the handler does when it reads a value not yet known: the engine reports it as not run at
+    this preview (and runs it again when the value is known). Called by a rule after it has reported everything it
+    could judge from what is known, so a partial verdict is never taken for a pass."""
+    raise UnknownValueError(UNKNOWN, path.split("."))
+
+
 def document(value: Any) -> dict[str, Any] | None:
     """A JSON policy document property, parsed; None when absent or not yet known."""
     if value is None or is_unknown(value):
@@ -54,10 +72,32 @@ def statements(doc: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [dict(found)] if isinstance(found, Mapping) else [dict(s) for s in found]
 
 
+def is_list(value: Any) -> bool:
+    """A list-valued property: a list, or the engine handler's list proxy (a Sequence, not a `list`)."""
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    return list(value) if is_list(value) else [value]
+
+
+def plain(value: Any) -> Any:
+    """A property value as plain dicts and lists (the handler wraps them in proxies that compare unequal to them).
+    Reading an unknown value on the way raises the handler's UnknownValueError, as reading it directly would."""
+    if isinstance(value, Mapping):
+        return {k: plain(value[k]) for k in value}
+    if is_list(value):
+        return [plain(v) for v in value]
+    return value
+
+
+def whole_number(value: Any) -> int | None:
+    """An integer property as an int: the engine's protobuf `Struct` carries every number as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
 
 
 def of_type(args: StackValidationArgs, *types: str) -> list[PolicyResource]:
@@ -95,7 +135,10 @@ def is_prod(args: ResourceValidationArgs | PolicyResource) -> bool:
 
 def violation(report: Any, message: str, *, path: str, actual: Any, expected: str, urn: str | None = None) -> None:
     """Report with evidence in a form reports can read back: `message [path = actual; expected X]`."""
-    shown = "unknown until apply" if is_unknown(actual) else json.dumps(actual, sort_keys=True, default=str)
+    try:
+        shown = "unknown until apply" if is_unknown(actual) else json.dumps(plain(actual), sort_keys=True, default=str)
+    except UnknownValueError:
+        shown = "unknown until apply"
     report(f"{message} [{path} = {shown}; expected {expected}]", urn)
 
 
@@ -157,6 +200,7 @@ def expect(report: Any, resource: ResourceValidationArgs | PolicyResource, path:
     if callable(accepted):
         ok = bool(accepted(value))
     else:
+        value = plain(value)
         ok = any(value == a and isinstance(value, bool) == isinstance(a, bool) for a in accepted)
     if not ok:
         violation(report, message or f"{resource.name}: {path} is not {expected}", path=path, actual=value,

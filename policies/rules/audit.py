@@ -6,6 +6,7 @@ group its `cloudWatchLogsGroupArn` came from. The case-documents bucket is the b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -23,8 +24,10 @@ from policies.rules._support import (
     is_anyone,
     is_prod,
     is_unknown,
+    judged_later,
     of_type,
     origin_buckets,
+    peek,
     sources,
     sources_of_type,
     statements,
@@ -93,7 +96,7 @@ def is_audit_key(resource: PolicyResource) -> bool:
 
 
 def came_from_audit_key(resource: PolicyResource, prop: str) -> bool:
-    return bool(resource.props.get(prop)) and any(is_audit_key(k) for k in sources(resource, prop))
+    return bool(peek(resource.props, prop)) and any(is_audit_key(k) for k in sources(resource, prop))
 
 
 # --- AUD-01 -------------------------------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def trail_is_encrypted_with_the_audit_logs_key(args: StackValidationArgs, report
     for trail in trails(args):
         if not came_from_audit_key(trail, "kmsKeyId"):
             violation(report, "trail log files are not encrypted with the audit-logs key", path="kmsKeyId",
-                      actual=trail.props.get("kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
+                      actual=peek(trail.props, "kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
                       urn=trail.urn)
 
 
@@ -127,9 +130,9 @@ def trail_delivers_to_a_log_group_of_this_stack(args: StackValidationArgs, repor
     Implemented by components/audit.py (AuditTrail log group and cloudwatch role)."""
     for trail in trails(args):
         for prop, type_ in (("cloudWatchLogsGroupArn", LOG_GROUP), ("cloudWatchLogsRoleArn", IAM_ROLE)):
-            if not trail.props.get(prop) or not sources_of_type(trail, prop, type_):
+            if not peek(trail.props, prop) or not sources_of_type(trail, prop, type_):
                 violation(report, "trail does not deliver to CloudWatch Logs through resources of this stack", path=prop,
-                          actual=trail.props.get(prop), expected=f"a value that came from a {type_} of this stack", urn=trail.urn)
+                          actual=peek(trail.props, prop), expected=f"a value that came from a {type_} of this stack", urn=trail.urn)
 
 
 @stack_rule("AUD-02")
@@ -139,7 +142,7 @@ def trail_log_group_is_encrypted_with_the_audit_logs_key(args: StackValidationAr
     for group in trail_log_groups(args):
         if not came_from_audit_key(group, "kmsKeyId"):
             violation(report, "trail log group is not encrypted with the audit-logs key", path="kmsKeyId",
-                      actual=group.props.get("kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
+                      actual=peek(group.props, "kmsKeyId"), expected=f"the ARN of the KMS key tagged {CLASSIFICATION_TAG}={AUDIT_LOGS}",
                       urn=group.urn)
 
 
@@ -164,7 +167,7 @@ def case_document_access_is_recorded(args: StackValidationArgs, report: ReportVi
         recording = [t for t in trails(args) if any(s.urn == bucket.urn for s in sources(t, "eventSelectors"))]
         if not any(records_object_reads_and_writes(t.props.get("eventSelectors")) for t in recording):
             violation(report, "no trail records object reads and writes on the case-documents bucket", path="eventSelectors",
-                      actual=[t.props.get("eventSelectors") for t in recording],
+                      actual=[peek(t.props, "eventSelectors") for t in recording],
                       expected=f'a selector with readWriteType "All" and an {S3_OBJECT_EVENTS} data resource that came from this bucket',
                       urn=bucket.urn)
 
@@ -174,7 +177,7 @@ def case_document_access_is_recorded(args: StackValidationArgs, report: ReportVi
 def locks_by_default(retention: Any, modes: tuple[str, ...]) -> bool:
     if is_unknown(retention):
         return True
-    if not isinstance(retention, dict) or retention.get("mode") not in modes:
+    if not isinstance(retention, Mapping) or retention.get("mode") not in modes:
         return False
     return any(is_unknown(v) or (isinstance(v, (int, float)) and v > 0) for v in (retention.get("days"), retention.get("years")))
 
@@ -233,7 +236,7 @@ def audit_archive_policy_denies_evidence_destruction(args: StackValidationArgs, 
 
 def logs_to_another_bucket(logging: PolicyResource, bucket: PolicyResource) -> bool:
     targets = origin_buckets(logging, "targetBucket")
-    return bool(logging.props.get("targetBucket")) and bool(targets) and all(t.urn != bucket.urn for t in targets)
+    return bool(peek(logging.props, "targetBucket")) and bool(targets) and all(t.urn != bucket.urn for t in targets)
 
 
 @stack_rule("AUD-05")
@@ -244,7 +247,7 @@ def evidence_buckets_log_requests_to_a_separate_bucket(args: StackValidationArgs
         loggings = consumers(args, bucket, BUCKET_LOGGING, "bucket")
         if not any(logs_to_another_bucket(logging, bucket) for logging in loggings):
             violation(report, "bucket does not log requests into a separate bucket of this stack", path="targetBucket",
-                      actual=[logging.props.get("targetBucket") for logging in loggings],
+                      actual=[peek(logging.props, "targetBucket") for logging in loggings],
                       expected="a BucketLogging whose targetBucket came from another bucket of this stack", urn=bucket.urn)
 
 
@@ -268,7 +271,7 @@ def audit_log_groups_meet_the_retention_floor(args: StackValidationArgs, report:
                       actual=days, expected=f">= {floor} (or 0: never expire)", urn=group.urn)
 
 
-def session_encryption(inputs: dict[str, Any]) -> dict[str, bool]:
+def session_encryption(inputs: Mapping[str, Any]) -> dict[str, bool]:
     """Which parts of a session are encrypted: the session itself (kmsKeyId), its CloudWatch and its S3 transcript."""
     return {"kmsKeyId": bool(inputs.get("kmsKeyId")), "cloudWatchEncryptionEnabled": inputs.get("cloudWatchEncryptionEnabled") is True,
             "s3EncryptionEnabled": inputs.get("s3EncryptionEnabled") is True or not inputs.get("s3BucketName")}
@@ -283,8 +286,9 @@ def admin_sessions_are_encrypted_and_recorded(args: StackValidationArgs, report:
         violation(report, "instances are managed without Session Manager preferences", path="name", actual=None,
                   expected=f'a Session document named "{SESSION_PREFERENCES}"')
     for doc in documents:
-        inputs = get(document(doc.props.get("content")) or {}, "inputs")  # None while the content is unknown
-        encryption = session_encryption(inputs) if isinstance(inputs, dict) else {}
+        content = peek(doc.props, "content")  # unknown at a first preview: the log group it came from is still judged
+        inputs = get(document(content) or {}, "inputs")
+        encryption = session_encryption(inputs) if isinstance(inputs, Mapping) else {}
         if not all(encryption.values()):
             violation(report, "admin sessions or their transcripts are not encrypted", path="content.inputs", actual=encryption,
                       expected="every one true", urn=doc.urn)
@@ -293,3 +297,5 @@ def admin_sessions_are_encrypted_and_recorded(args: StackValidationArgs, report:
             violation(report, "admin session transcripts are not sent to a log group of this stack",
                       path="content.inputs.cloudWatchLogGroupName", actual=group_name, expected=f"the name of a {LOG_GROUP} of this stack",
                       urn=doc.urn)
+        if is_unknown(content):
+            judged_later("content")

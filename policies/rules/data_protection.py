@@ -11,13 +11,14 @@ quietly lower what the rules expect.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeGuard
 
-import yaml
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from caseshield import schemas
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     CLASSIFICATION_TAG,
@@ -29,6 +30,7 @@ from policies.rules._support import (
     is_prod,
     is_unknown,
     of_type,
+    peek,
     resolve,
     sources,
     sources_of_type,
@@ -94,7 +96,7 @@ PROD_DATABASE_BACKUP_FLOOR_DAYS = 30
 DATABASE_BACKUP_FLOOR_DAYS = 7
 
 RESIDENCY_FILE = Path(__file__).resolve().parent.parent / "data-residency.yaml"
-ALLOWED_REGIONS: tuple[str, ...] = tuple(yaml.safe_load(RESIDENCY_FILE.read_text())["allowed_regions"])
+ALLOWED_REGIONS: tuple[str, ...] = tuple(schemas.load(RESIDENCY_FILE, "data-residency")["allowed_regions"])
 
 
 # --- shared checks ------------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def report_unversioned(args: StackValidationArgs, bucket: PolicyResource, report
                   expected=f'"{VERSIONING_ENABLED}" on a BucketVersioning whose `bucket` input came from this bucket', urn=bucket.urn)
 
 
-def applies_to_whole_bucket(rule: dict[str, Any]) -> bool:
+def applies_to_whole_bucket(rule: Mapping[str, Any]) -> bool:
     """A lifecycle rule without a prefix, tag or size filter (an unknown filter value is given the benefit)."""
     filter_ = rule.get("filter")
     if is_unknown(filter_):
@@ -141,14 +143,14 @@ def applies_to_whole_bucket(rule: dict[str, Any]) -> bool:
     return all(v in (None, "", {}, []) or is_unknown(v) for v in narrowing)
 
 
-def lifecycle_rules(args: StackValidationArgs, bucket: PolicyResource) -> list[dict[str, Any]] | None:
+def lifecycle_rules(args: StackValidationArgs, bucket: PolicyResource) -> list[Mapping[str, Any]] | None:
     """The enabled rules of the bucket's lifecycle configurations; None while some are not yet known."""
-    rules: list[dict[str, Any]] = []
+    rules: list[Mapping[str, Any]] = []
     for lifecycle in consumers(args, bucket, BUCKET_LIFECYCLE, "bucket"):
         value = lifecycle.props.get("rules")
         if is_unknown(value) or any(is_unknown(r) for r in as_list(value)):
             return None
-        rules += [r for r in as_list(value) if isinstance(r, dict) and r.get("status") in (LIFECYCLE_ENABLED, None)]
+        rules += [r for r in as_list(value) if isinstance(r, Mapping) and r.get("status") in (LIFECYCLE_ENABLED, None)]
     return rules
 
 
@@ -263,9 +265,9 @@ def backup_vaults_are_encrypted_with_the_backups_key(args: StackValidationArgs, 
     Implemented by components/backup.py (BackupProtection._locked_vault) with the key of components/keys.py."""
     for vault in of_type(args, BACKUP_VAULT):
         keys = sources_of_type(vault, "kmsKeyArn", KMS_KEY)
-        if not vault.props.get("kmsKeyArn") or not any(tag(k, CLASSIFICATION_TAG) == BACKUPS for k in keys):
+        if not peek(vault.props, "kmsKeyArn") or not any(tag(k, CLASSIFICATION_TAG) == BACKUPS for k in keys):
             violation(report, "backup vault is not encrypted with the backups key", path="kmsKeyArn",
-                      actual=vault.props.get("kmsKeyArn"), expected=f"the ARN of a KMS key tagged {CLASSIFICATION_TAG}={BACKUPS}",
+                      actual=peek(vault.props, "kmsKeyArn"), expected=f"the ARN of a KMS key tagged {CLASSIFICATION_TAG}={BACKUPS}",
                       urn=vault.urn)
 
 
@@ -374,7 +376,7 @@ def case_data_stores_are_selected_for_backup(args: StackValidationArgs, report: 
     for store in backed_up_stores(args):
         if not is_unknown(store.props.get("tags")) and not any(selects(s, store) for s in selections):
             violation(report, "no backup selection of a plan of this stack picks this store", path="tags",
-                      actual=store.props.get("tags"),
+                      actual=peek(store.props, "tags"),
                       expected=f"a tag a selection selects on: {[s.props.get('selectionTags') for s in selections]}", urn=store.urn)
 
 

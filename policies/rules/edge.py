@@ -21,6 +21,7 @@ from policies.rules._support import (
     is_prod,
     is_unknown,
     of_type,
+    peek,
     sources_of_type,
     violation,
 )
@@ -116,7 +117,7 @@ def web_acls_log_to_a_waf_log_group(args: StackValidationArgs, report: ReportVio
             groups = sources_of_type(configuration, "logDestinationConfigs", LOG_GROUP)
             if not groups:
                 violation(report, f"{configuration.name} delivers to no log group of this stack", path="logDestinationConfigs",
-                          actual=configuration.props.get("logDestinationConfigs"), expected=f"the ARN of an {LOG_GROUP}",
+                          actual=peek(configuration.props, "logDestinationConfigs"), expected=f"the ARN of an {LOG_GROUP}",
                           urn=configuration.urn)
             for group in groups:
                 expect(report, group, "name", lambda name: isinstance(name, str) and name.startswith(WAF_LOG_GROUP_PREFIX),

@@ -33,6 +33,7 @@ from policies.rules._support import (
     is_prod,
     is_unknown,
     of_type,
+    peek,
     reveal,
     sources,
     sources_of_type,
@@ -178,8 +179,8 @@ class Attachment:
 
 def attachments(args: StackValidationArgs, role: PolicyResource) -> list[Attachment]:
     """Every managed policy attached to the role, by any of the ways IAM resources attach one."""
-    found = [Attachment(a, "policyArn", a.props.get("policyArn")) for a in belonging_to(args, role, ROLE_POLICY_ATTACHMENT, "role")]
-    found += [Attachment(a, "policyArn", a.props.get("policyArn")) for a in belonging_to(args, role, POLICY_ATTACHMENT, "roles")]
+    found = [Attachment(a, "policyArn", peek(a.props, "policyArn")) for a in belonging_to(args, role, ROLE_POLICY_ATTACHMENT, "role")]
+    found += [Attachment(a, "policyArn", peek(a.props, "policyArn")) for a in belonging_to(args, role, POLICY_ATTACHMENT, "roles")]
     listed = [(a, "policyArns") for a in belonging_to(args, role, ROLE_POLICY_ATTACHMENTS, "roleName")]
     for holder, prop in [*listed, (role, "managedPolicyArns")]:
         found += [Attachment(holder, prop, arn) for arn in as_list(reveal(holder.props.get(prop)))]
@@ -423,12 +424,12 @@ def matrix_roles_carry_the_permissions_boundary(args: StackValidationArgs, repor
     """Every matrix role has a permissions boundary, and it is the one boundary policy of this stack.
     Implemented by components/identity.py (RoleMatrixRoles.boundary, boundary_document)."""
     for role in matrix_roles(args).values():
-        if not role.props.get("permissionsBoundary"):
+        if not peek(role.props, "permissionsBoundary"):
             violation(report, f"{role.name}: has no permissions boundary", path="permissionsBoundary", actual=None,
                       expected="the boundary policy's ARN", urn=role.urn)
         elif not sources_of_type(role, "permissionsBoundary", MANAGED_POLICY):
             violation(report, f"{role.name}: its boundary is not a policy of this stack", path="permissionsBoundary",
-                      actual=role.props.get("permissionsBoundary"), expected="the ARN of the stack's boundary policy", urn=role.urn)
+                      actual=peek(role.props, "permissionsBoundary"), expected="the ARN of the stack's boundary policy", urn=role.urn)
     found = boundary_policies(args)
     if len(found) > 1:
         violation(report, "matrix roles are capped by different boundaries", path="permissionsBoundary",

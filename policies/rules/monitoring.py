@@ -8,14 +8,15 @@ The incident topic is the SNS topic of the IncidentAlerting component; an alarm 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from caseshield import schemas
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     as_list,
@@ -24,9 +25,11 @@ from policies.rules._support import (
     covers,
     document,
     get,
+    is_list,
     is_unknown,
     of_type,
     origin_buckets,
+    peek,
     sources,
     statements,
     unique,
@@ -101,7 +104,7 @@ class AlarmRow:
 
 @cache
 def alarm_rows() -> tuple[AlarmRow, ...]:
-    rows = yaml.safe_load(ALARMS_PATH.read_text())["alarms"]
+    rows = schemas.load(ALARMS_PATH, "alarms")["alarms"]  # strict YAML + policies/schemas/alarms.schema.json
     return tuple(AlarmRow(str(r["id"]), str(r["metric"]), str(r["pattern"]).strip()) for r in rows)
 
 
@@ -123,7 +126,7 @@ def incident_topics(args: StackValidationArgs) -> list[PolicyResource]:
 
 
 def pages_incident_topic(resource: PolicyResource, prop: str) -> bool:
-    return bool(resource.props.get(prop)) and any(is_incident_topic(s) for s in sources(resource, prop))
+    return bool(peek(resource.props, prop)) and any(is_incident_topic(s) for s in sources(resource, prop))
 
 
 # --- MON-01 -------------------------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ def config_delivers_to_the_audit_archive(args: StackValidationArgs, report: Repo
     for channel in channels:
         if not channel.props.get("s3BucketName") or not any(b.urn in archives for b in origin_buckets(channel, "s3BucketName")):
             violation(report, "Config does not deliver into the audit archive", path="s3BucketName",
-                      actual=channel.props.get("s3BucketName"), expected="the bucket the trail delivers to", urn=channel.urn)
+                      actual=peek(channel.props, "s3BucketName"), expected="the bucket the trail delivers to", urn=channel.urn)
 
 
 @stack_rule("MON-03")
@@ -228,7 +231,7 @@ def check_metric_filter(args: StackValidationArgs, row: AlarmRow, report: Report
     for f in filters:
         if not f.props.get("logGroupName") or not any(s.urn in groups for s in sources(f, "logGroupName")):
             violation(report, f"metric filter {row.id} does not read the trail log group", path="logGroupName",
-                      actual=f.props.get("logGroupName"), expected="the name of the log group the trail delivers to", urn=f.urn)
+                      actual=peek(f.props, "logGroupName"), expected="the name of the log group the trail delivers to", urn=f.urn)
         pattern = f.props.get("pattern")
         if not is_unknown(pattern) and not row.matches(str(pattern or "")):
             violation(report, f"metric filter {row.id} does not apply the reviewed pattern", path="pattern", actual=pattern,
@@ -255,10 +258,10 @@ def check_alarm(args: StackValidationArgs, row: AlarmRow, filters: list[PolicyRe
     for alarm in alarms:
         if not pages_incident_topic(alarm, "alarmActions") or alarm.props.get("actionsEnabled") is False:
             violation(report, f"alarm {row.id} does not page the incident topic", path="alarmActions",
-                      actual=alarm.props.get("alarmActions"), expected="the ARN of the incident topic, actions enabled", urn=alarm.urn)
+                      actual=peek(alarm.props, "alarmActions"), expected="the ARN of the incident topic, actions enabled", urn=alarm.urn)
         if not fires_on_first_event(alarm):
             violation(report, f"alarm {row.id} does not fire on the first matching event", path="threshold",
-                      actual=[alarm.props.get("comparisonOperator"), alarm.props.get("threshold")],
+                      actual=[peek(alarm.props, "comparisonOperator"), peek(alarm.props, "threshold")],
                       expected=f"one of {FIRST_EVENT_THRESHOLDS} (operator: highest threshold)", urn=alarm.urn)
 
 
@@ -290,16 +293,16 @@ def break_glass_use_raises_an_alarm(args: StackValidationArgs, report: ReportVio
 
 def values_of(pattern: Any, key: str) -> list[Any]:
     """Every value under `key` anywhere in an event pattern (inside `$or` branches too)."""
-    if isinstance(pattern, dict):
+    if isinstance(pattern, Mapping):
         return [v for k, v in pattern.items() if k == key] + [x for v in pattern.values() for x in values_of(v, key)]
-    if isinstance(pattern, list):
+    if is_list(pattern):
         return [x for v in pattern for x in values_of(v, key)]
     return []
 
 
 def numeric_floor(matcher: Any) -> float | None:
     """The lower bound of a `{"numeric": [">=", 7, ...]}` matcher that leaves no severity out at the top; else None."""
-    bounds = as_list(get(matcher, "numeric")) if isinstance(matcher, dict) else []
+    bounds = as_list(get(matcher, "numeric")) if isinstance(matcher, Mapping) else []
     pairs = dict(zip(bounds[::2], bounds[1::2], strict=False))
     if any(op in pairs and pairs[op] < GUARDDUTY_MAX_SEVERITY for op in ("<", "<=")):
         return None
@@ -345,7 +348,7 @@ def high_severity_findings_are_matched(args: StackValidationArgs, report: Report
         rules = finding_rules(args, source)
         if not any(rule.props.get("state", "ENABLED") == "ENABLED" and matched(pattern.get("detail")) for rule, pattern in rules):
             violation(report, f"no enabled rule matches high-severity {source} findings", path="eventPattern",
-                      actual=[[rule.props.get("state"), pattern] for rule, pattern in rules],
+                      actual=[[peek(rule.props, "state"), pattern] for rule, pattern in rules],
                       expected=f"an ENABLED rule for {source} matching its high and critical findings")
 
 
@@ -357,7 +360,7 @@ def finding_rules_target_the_incident_topic(args: StackValidationArgs, report: R
         targets = consumers(args, rule, EVENT_TARGET, "rule")
         if not any(pages_incident_topic(t, "arn") for t in targets):
             violation(report, "finding rule does not target the incident topic", path="arn",
-                      actual=[t.props.get("arn") for t in targets], expected="an EventTarget whose arn came from the incident topic",
+                      actual=[peek(t.props, "arn") for t in targets], expected="an EventTarget whose arn came from the incident topic",
                       urn=rule.urn)
 
 
@@ -375,7 +378,7 @@ def incident_topic_reaches_a_person(args: StackValidationArgs, report: ReportVio
         protocols = [s.props.get("protocol") for s in subscriptions if s.props.get("endpoint")]
         if not any(p in PERSON_PROTOCOLS or is_unknown(p) for p in protocols):
             violation(report, "no one is subscribed to the incident topic", path="protocol",
-                      actual=[s.props.get("protocol") for s in subscriptions],
+                      actual=[peek(s.props, "protocol") for s in subscriptions],
                       expected=f"a subscription over one of {list(PERSON_PROTOCOLS)}", urn=topic.urn)
 
 
@@ -384,7 +387,7 @@ def lets_others_publish(statement: dict[str, Any]) -> bool:
     if statement.get("Effect") != "Allow" or not covers(statement.get("Action"), "sns:Publish"):
         return False
     principal = statement.get("Principal")
-    services = as_list(principal.get("Service")) if isinstance(principal, dict) and set(principal) == {"Service"} else None
+    services = as_list(principal.get("Service")) if isinstance(principal, Mapping) and set(principal) == {"Service"} else None
     condition_keys = {key for _, key, _ in conditions(statement)}
     return (services is None or not set(services) <= set(PUBLISHERS) or "NotPrincipal" in statement
             or not condition_keys & set(SOURCE_CONDITION_KEYS))
@@ -420,3 +423,58 @@ def alerts_name_their_runbook(args: ResourceValidationArgs, report: ReportViolat
     if not is_unknown(text) and not RUNBOOK_RE.search(str(text or "")):
         violation(report, "alert does not name its runbook", path=prop, actual=text, expected="a runbooks/<name>.md path in it")
 
+
+
+# --- MON-07 -------------------------------------------------------------------------------------------------------
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+IAM_ROLE = "aws:iam/role:Role"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ENHANCED_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+RDS_MONITORING_SERVICE = "monitoring.rds.amazonaws.com"
+RDS_MONITORING_POLICY = "policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+@resource_rule("MON-07", RDS_INSTANCE)
+def case_database_sends_enhanced_monitoring(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The case database publishes enhanced-monitoring OS metrics at least every minute (AWS FSBP RDS.6).
+    Implemented by components/database.py (CaseDatabase, monitoring_interval)."""
+    interval = args.props.get("monitoringInterval")
+    if not is_unknown(interval) and interval not in ENHANCED_MONITORING_INTERVALS:
+        violation(report, "case database sends no enhanced-monitoring metrics", path="monitoringInterval",
+                  actual=interval, expected=f"one of {list(ENHANCED_MONITORING_INTERVALS)} seconds")
+
+
+def trusts_only_rds_monitoring(role: PolicyResource) -> bool:
+    """Every Allow of the role's trust policy names RDS monitoring as its only principal."""
+    trust = role.props.get("assumeRolePolicy")
+    if is_unknown(trust):
+        return True
+    allows = [s for s in statements(document(trust)) if s.get("Effect") == "Allow"]
+    principals = [s.get("Principal") for s in allows]
+    return bool(allows) and all(isinstance(p, dict) and set(p) == {"Service"}
+                                and as_list(p["Service"]) == [RDS_MONITORING_SERVICE] for p in principals)
+
+
+@stack_rule("MON-07")
+def enhanced_monitoring_uses_its_own_rds_monitoring_role(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The database's monitoring role is a role of this stack that only RDS monitoring can assume and that holds AWS's
+    AmazonRDSEnhancedMonitoringRole policy. Implemented by components/database.py (CaseDatabase._monitoring_role)."""
+    for instance in of_type(args, RDS_INSTANCE):
+        if instance.props.get("monitoringInterval") in (0, None):
+            continue  # case-database-sends-enhanced-monitoring reports it
+        roles = [r for r in sources(instance, "monitoringRoleArn") if r.resource_type == IAM_ROLE]
+        if not roles:
+            violation(report, "enhanced monitoring uses no role of this stack", path="monitoringRoleArn",
+                      actual=peek(instance.props, "monitoringRoleArn"), expected=f"the ARN of a {IAM_ROLE} of this stack",
+                      urn=instance.urn)
+        for role in roles:
+            if not trusts_only_rds_monitoring(role):
+                violation(report, "monitoring role can be assumed by others than RDS monitoring",
+                          path="assumeRolePolicy.Statement", actual=peek(role.props, "assumeRolePolicy"),
+                          expected=f"Allow only Service {RDS_MONITORING_SERVICE}", urn=role.urn)
+            attached = [a.props.get("policyArn") for a in consumers(args, role, ROLE_POLICY_ATTACHMENT, "role")]
+            if not any(is_unknown(a) or str(a).endswith(RDS_MONITORING_POLICY) for a in attached):
+                violation(report, "monitoring role lacks AmazonRDSEnhancedMonitoringRole", path="policyArn",
+                          actual=attached, expected=f"an attachment of arn:<partition>:iam::aws:{RDS_MONITORING_POLICY}",
+                          urn=role.urn)

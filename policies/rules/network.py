@@ -26,6 +26,7 @@ from policies.rules._support import (
     expect,
     is_unknown,
     of_type,
+    peek,
     reveal,
     sources_of_type,
     statements,
@@ -171,7 +172,7 @@ def only_the_edge_load_balancer_faces_the_internet(args: StackValidationArgs, re
     edge = [lb for lb in facing if is_edge_load_balancer(lb)][:1]
     for lb in facing:
         if lb not in edge:
-            violation(report, f"{lb.name} faces the internet", path="internal", actual=lb.props.get("internal"),
+            violation(report, f"{lb.name} faces the internet", path="internal", actual=peek(lb.props, "internal"),
                       expected=f"true: only one application load balancer of {EDGE_COMPONENT} may be internet-facing",
                       urn=lb.urn)
 
@@ -188,10 +189,10 @@ def private_route_tables(args: StackValidationArgs) -> list[PolicyResource]:
 def internet_route(route: Mapping[str, Any], destinations: tuple[str, ...]) -> str | None:
     """The input that makes a route lead to the internet: a default destination, or a literal gateway id."""
     for prop in destinations:
-        if is_everywhere(route.get(prop)):
+        if is_everywhere(peek(route, prop)):
             return prop
     for prop in ROUTE_TARGETS:
-        target = route.get(prop)
+        target = peek(route, prop)  # unknown: the gateway it came from decides (internet_routes)
         if isinstance(target, str) and target.startswith(INTERNET_GATEWAY_ID_PREFIXES):
             return prop
     return None
@@ -210,7 +211,7 @@ def internet_routes(args: StackValidationArgs, table: PolicyResource) -> Iterato
         prop = internet_route(route.props, ROUTE_DESTINATIONS)
         prop = prop or next((p for p in ROUTE_TARGETS if sources_of_type(route, p, *INTERNET_GATEWAYS)), None)
         if prop:
-            yield route, prop, route.props.get(prop)
+            yield route, prop, peek(route.props, prop)
 
 
 @stack_rule("NET-02")
@@ -229,7 +230,7 @@ def there_is_no_nat_gateway(args: StackValidationArgs, report: ReportViolation) 
     """The stack creates no NAT gateway: private instances have no way out, not even one nobody routes to yet.
     Implemented by components/network.py (ZeroTrustNetwork: VPC endpoints instead of NAT)."""
     for gateway in of_type(args, NAT_GATEWAY):
-        violation(report, f"{gateway.name} is a NAT gateway", path="subnetId", actual=gateway.props.get("subnetId"),
+        violation(report, f"{gateway.name} is a NAT gateway", path="subnetId", actual=peek(gateway.props, "subnetId"),
                   expected="no NAT gateway: AWS APIs are reached through VPC endpoints", urn=gateway.urn)
 
 
@@ -415,7 +416,7 @@ def vpc_flow_logs_capture_all_traffic(args: StackValidationArgs, report: ReportV
             groups = sources_of_type(flow_log, "logDestination", LOG_GROUP) + sources_of_type(flow_log, "logGroupName", LOG_GROUP)
             if not groups:
                 violation(report, f"{flow_log.name} delivers to no log group of this stack", path="logDestination",
-                          actual=flow_log.props.get("logDestination"), expected=f"the ARN of an {LOG_GROUP}", urn=flow_log.urn)
+                          actual=peek(flow_log.props, "logDestination"), expected=f"the ARN of an {LOG_GROUP}", urn=flow_log.urn)
             for group in groups:
                 expect(report, group, "retentionInDays", lambda days: isinstance(days, (int, float)) and days > 0,
                        expected="a retention period in days (absent or 0 keeps flow logs forever, unmanaged)")
@@ -446,7 +447,7 @@ def ingress_of(args: StackValidationArgs, group: PolicyResource) -> list[Ingress
         p = rule.props
         addresses = [v for v in (p.get("cidrIpv4"), p.get("cidrIpv6"), p.get("prefixListId")) if v]
         found.append(Ingress(rule, "cidrIpv4", addresses, "referencedSecurityGroupId",
-                             sources_of_type(rule, "referencedSecurityGroupId", SECURITY_GROUP), p.get("referencedSecurityGroupId")))
+                             sources_of_type(rule, "referencedSecurityGroupId", SECURITY_GROUP), peek(p, "referencedSecurityGroupId")))
     for rule in consumers(args, group, SECURITY_GROUP_RULE, "securityGroupId"):
         p = rule.props
         if p.get("type") == "ingress":
@@ -485,7 +486,7 @@ def database_admits_only_the_app_tier(args: StackValidationArgs, report: ReportV
         groups = sources_of_type(db, "vpcSecurityGroupIds", SECURITY_GROUP)
         if not groups:
             violation(report, f"{db.name} has no security group of this stack (the VPC's default group would apply)",
-                      path="vpcSecurityGroupIds", actual=db.props.get("vpcSecurityGroupIds"),
+                      path="vpcSecurityGroupIds", actual=peek(db.props, "vpcSecurityGroupIds"),
                       expected=f"the id of an {SECURITY_GROUP} that admits only the app tier", urn=db.urn)
         for group in groups:
             admits_only(args, report, group, app, "the app tier")

@@ -26,6 +26,7 @@ from policies.rules._support import (
     is_prod,
     is_unknown,
     of_type,
+    peek,
     sources_of_type,
     tag,
     violation,
@@ -265,7 +266,7 @@ def instances_are_managed_by_ssm(args: StackValidationArgs, report: ReportViolat
         profiles = sources_of_type(compute, "iamInstanceProfile", INSTANCE_PROFILE)
         if not profiles:
             violation(report, f"{compute.name} has no instance profile of this stack: Session Manager and Patch Manager cannot manage it",
-                      path="iamInstanceProfile", actual=compute.props.get("iamInstanceProfile"),
+                      path="iamInstanceProfile", actual=peek(compute.props, "iamInstanceProfile"),
                       expected=f"the ARN or name of an {INSTANCE_PROFILE}", urn=compute.urn)
         for profile in profiles:
             roles = sources_of_type(profile, "role", IAM_ROLE)

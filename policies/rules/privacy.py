@@ -17,6 +17,7 @@ from policies.rules._support import (
     classified_as,
     is_unknown,
     of_type,
+    peek,
     resolve,
     sources,
     sources_of_type,
@@ -69,7 +70,7 @@ def privacy_ledger_is_encrypted_with_a_customer_managed_key(args: StackValidatio
         if is_unknown(encryption):
             continue
         enabled = resolve(table.props, "serverSideEncryption.enabled")
-        with_cmk = resolve(table.props, "serverSideEncryption.kmsKeyArn") and sources_of_type(table, "serverSideEncryption", KMS_KEY)
+        with_cmk = peek(table.props, "serverSideEncryption.kmsKeyArn") and sources_of_type(table, "serverSideEncryption", KMS_KEY)
         if not (enabled is True or is_unknown(enabled)) or not with_cmk:
             violation(report, "privacy ledger is not encrypted with a customer-managed key", path="serverSideEncryption",
                       actual=encryption, expected="enabled true and kmsKeyArn from a KMS key of this stack", urn=table.urn)
