@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from caseshield.audit.cli import add_audit_parser
 from caseshield.offline import RecordedResource, ResourceGraph, evaluate
 from caseshield.plans import PlanError
 from caseshield.project import StackNotFound, load_project
@@ -270,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(func=cmd_diff)
 
     add_respond_parser(sub)
+    add_audit_parser(sub)
     return parser
 
 

@@ -23,12 +23,14 @@ def run_mutant(mutant: Mutant, policies: list, baseline: set[tuple[str, str, str
     """Killed when a rule of the mutant's control reports something the unmutated stack does not, or when the
     settings validation rejects a settings mutant before any resource exists."""
     transforms = [mutant.transform] if mutant.transform else []
-    try:
-        graph = evaluate(mutant.stack, overrides=mutant.overrides, transforms=transforms)
-    except SettingsError:
-        return MutantResult(mutant.id, mutant.control, mutant.description, mutant.stack, True, ("settings",))
+    with mutant.edited_inputs():  # a data mutant: the program and the rules read the edited input file
+        try:
+            graph = evaluate(mutant.stack, overrides=mutant.overrides, transforms=transforms)
+        except SettingsError:
+            return MutantResult(mutant.id, mutant.control, mutant.description, mutant.stack, True, ("settings",))
+        found = checks.run_policies(graph, policies)
     caught = sorted({
-        v.policy for v in checks.run_policies(graph, policies)
+        v.policy for v in found
         if RULES[v.policy].control == mutant.control and (v.policy, v.urn, v.message) not in baseline
     })
     return MutantResult(mutant.id, mutant.control, mutant.description, mutant.stack, bool(caught), tuple(caught))

@@ -178,6 +178,9 @@ def check_stack(stack: str, catalog: catalog_module.Catalog, waivers: list[waive
     except SettingsError as error:
         return StackReport(stack, "unknown", 0, [], dict.fromkeys(catalog.ids(), "error"), settings_error=str(error),
                            preview=preview)
+    except Exception as error:  # a raising program (a component bug): this stack is an error, the run goes on
+        why = f"the Pulumi program raised {type(error).__name__}: {error}. Fix the program; nothing of this stack was checked."
+        return StackReport(stack, "unknown", 0, [], dict.fromkeys(catalog.ids(), "error"), settings_error=why, preview=preview)
     result = checks.run_engine(graph, policies if policies is not None else build_policies(catalog))
     findings = findings_for(graph, catalog, waivers, result.violations)
     not_run, rule_errors = _outcomes(result.skipped), _outcomes(result.errors)

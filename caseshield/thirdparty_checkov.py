@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from caseshield.offline import ResourceGraph, evaluate
-from caseshield.settings import SettingsError
 from caseshield.terraform_plan import TerraformPlan, translate
 from policies import waivers as waivers_module
 from policies.catalog import Catalog
@@ -336,7 +335,7 @@ def evaluated(stack: str, preview: bool = False, process: CheckovProcess | None 
     to `process` at once, so checkov judges it while the next stack evaluates."""
     try:
         graph = evaluate(stack, preview=preview)
-    except SettingsError:
+    except Exception:  # invalid settings or a raising program: check_stack reports it as that stack's error
         return None
     if process is not None:
         process.submit(translate(graph))

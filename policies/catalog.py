@@ -19,6 +19,8 @@ from caseshield.strict_yaml import InputError
 CATALOG_PATH = Path(__file__).resolve().parent / "controls.yaml"
 # Part of the catalog (control DATA-07): a catalog without its residency list is no catalog.
 RESIDENCY_PATH = Path(__file__).resolve().parent / "data-residency.yaml"
+# Part of the catalog too (issue 14): the floors the rules hold the inputs to, stated apart from those inputs.
+FLOORS_PATH = Path(__file__).resolve().parent / "floors.yaml"
 SEVERITIES = ("low", "medium", "high", "critical")
 ENFORCEMENTS = ("mandatory", "advisory")
 FRAMEWORKS = ("HIPAA", "GDPR", "CCPA", "NIST-800-53", "CIS-AWS", "ABA")
@@ -128,6 +130,7 @@ def load(path: Path = CATALOG_PATH) -> Catalog:
     try:
         document = schemas.load(path, "controls")
         schemas.load(RESIDENCY_PATH, "data-residency")
+        schemas.load(FLOORS_PATH, "floors")
     except InputError as error:
         raise CatalogError(str(error)) from None
     try:

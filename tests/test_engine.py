@@ -83,9 +83,10 @@ def test_the_report_says_what_the_handler_says(stack: str) -> None:
 @pytest.mark.parametrize("mutant_id", sorted(MUTANTS)[::20])
 def test_the_report_of_a_mutant_says_what_the_handler_says(mutant_id: str) -> None:
     mutant = MUTANTS[mutant_id]
-    graph = evaluate(mutant.stack, overrides=mutant.overrides, transforms=[mutant.transform] if mutant.transform else [])
-    report = check_stack(mutant.stack, CATALOG, [], policies(), graph=graph)
-    result = checks.run_engine(graph, policies())
+    with mutant.edited_inputs():
+        graph = evaluate(mutant.stack, overrides=mutant.overrides, transforms=[mutant.transform] if mutant.transform else [])
+        report = check_stack(mutant.stack, CATALOG, [], policies(), graph=graph)
+        result = checks.run_engine(graph, policies())
     assert result.violations, f"{mutant_id} breaks nothing the handler sees"
     assert sorted((f.rule, f.urn) for f in report.findings) == sorted((v.policy, v.urn) for v in result.violations)
     assert report.controls[mutant.control] == "fail" or CATALOG.get(mutant.control).enforcement == "advisory"

@@ -177,3 +177,21 @@ def test_a_malformed_stack_file_is_refused_before_evaluation(project: Project, t
     code, stdout, err = run(["check", "--stack", "dev", "--out", str(tmp_path / "out")], capsys)
     assert code == 2 and "stacks/Pulumi.dev.yaml has 1 problem(s)" in err and "appears twice" in err
     assert "PASS" not in stdout
+
+
+def test_a_raising_program_is_an_error_of_its_stack_and_the_run_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    real = report.evaluate
+
+    def evaluate(stack: str, **kwargs: Any) -> offline.ResourceGraph:
+        if stack == "dev":
+            raise RuntimeError("a component bug")
+        return real(stack, **kwargs)
+
+    monkeypatch.setattr(report, "evaluate", evaluate)
+    out = tmp_path / "out"
+    code, stdout, _ = run(["check", "--stack", "dev,staging", "--format", "json", "--out", str(out), "--no-checkov"], capsys)
+    assert code == 1 and "verdict: FAIL" in stdout
+    stacks = {s["stack"]: s for s in json.loads((out / "caseshield-report.json").read_text())["stacks"]}
+    assert set(stacks["dev"]["controls"].values()) == {"error"} and "RuntimeError: a component bug" in stacks["dev"]["settings_error"]
+    assert stacks["staging"]["passed"] is True

@@ -1,7 +1,8 @@
 """Mutants: deliberate breakages, one control at a time, that prove the rules bite.
 
-Each mutant is a Pulumi resource transform (the engine's view of a resource, camelCase props) or a settings change
-that breaks exactly one control on one stack. `caseshield check --mutants` and the test suite evaluate every
+Each mutant is a Pulumi resource transform (the engine's view of a resource, camelCase props), a settings change
+or an edit of an input file the program and the rules both read (`inputs`: `policies/alarms.yaml`, say) that breaks
+exactly one control on one stack. `caseshield check --mutants` and the test suite evaluate every
 mutant and require the check to catch it; a control with no caught mutant is a control nobody has shown to work.
 
 Mutants are registered per domain module with `mutant(...)`; small builders here keep each one to a line.
@@ -14,8 +15,10 @@ import fnmatch
 import importlib
 import json
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -33,19 +36,62 @@ class Mutant:
     stack: str = "prod"
     transform: pulumi.ResourceTransform | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    # Input file (relative to the project) -> an edit of its parsed document, seen by the program and the rules alike.
+    inputs: dict[str, Callable[[Any], None]] = field(default_factory=dict)
+
+    @contextmanager
+    def edited_inputs(self) -> Iterator[None]:
+        """Run the program and the rules inside this block: they read the mutant's input files edited."""
+        with edited_inputs(self.inputs):
+            yield
 
 
 MUTANTS: dict[str, Mutant] = {}
 
 
 def mutant(id: str, control: str, description: str, *, transform: pulumi.ResourceTransform | None = None,
-           overrides: dict[str, Any] | None = None, stack: str = "prod") -> Mutant:
+           overrides: dict[str, Any] | None = None, inputs: dict[str, Callable[[Any], None]] | None = None,
+           stack: str = "prod") -> Mutant:
     if id in MUTANTS:
         raise ValueError(f"mutant {id} is registered twice")
-    if (transform is None) == (not overrides):
-        raise ValueError(f"mutant {id} needs exactly one of transform or overrides")
-    MUTANTS[id] = Mutant(id, control, description, stack, transform, dict(overrides or {}))
+    if [transform is not None, bool(overrides), bool(inputs)].count(True) != 1:
+        raise ValueError(f"mutant {id} needs exactly one of transform, overrides or inputs")
+    MUTANTS[id] = Mutant(id, control, description, stack, transform, dict(overrides or {}), dict(inputs or {}))
     return MUTANTS[id]
+
+
+@contextmanager
+def edited_inputs(edits: dict[str, Callable[[Any], None]]) -> Iterator[None]:
+    """Within the block, `caseshield.schemas.load` of each edited file returns its document with the edit applied
+    (and checked against the file's schema, as the real file would be). Everything that reads an input file goes
+    through `schemas.load`: the program (components/alerting.py) and the rules (policies/rules/monitoring.py) both
+    see the edit, so a data mutant cannot be caught merely because the rules kept reading the unedited file."""
+    from caseshield import schemas
+    from caseshield.project import ROOT
+    from caseshield.strict_yaml import InputError, display_path
+
+    if not edits:
+        yield
+        return
+    original = schemas.load
+    targets = {(ROOT / relative).resolve(): change for relative, change in edits.items()}
+
+    def load(path: Path, schema_name: str, **options: Any) -> Any:
+        change = targets.get(Path(path).resolve())
+        document = original(path, schema_name, **options)
+        if change is None:
+            return document
+        document = copy.deepcopy(document)
+        change(document)
+        if found := schemas.problems(document, schema_name):
+            raise InputError(display_path(Path(path)), found)
+        return document
+
+    schemas.load = load
+    try:
+        yield
+    finally:
+        schemas.load = original
 
 
 def load_all() -> dict[str, Mutant]:

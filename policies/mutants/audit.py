@@ -118,6 +118,39 @@ mutant("mon-04-unauthorized-api-alarm-threshold-10", "MON-04", "the unauthorized
 mutant("mon-04-vpc-filter-off-the-trail", "MON-04", "the VPC-changes filter reads no log group",
        transform=drop_prop(METRIC_FILTER, "logGroupName", name="*-vpc-changes-filter"))
 
+def drop_alarm_row(alarm_id: str) -> Any:
+    """An edit of policies/alarms.yaml removing one row (the program then deploys neither its filter nor its alarm)."""
+
+    def change(document: dict[str, Any]) -> None:
+        document["alarms"] = [row for row in document["alarms"] if row["id"] != alarm_id]
+
+    return change
+
+
+def misspell_in_alarm_row(alarm_id: str, word: str, typo: str) -> Any:
+    """An edit of policies/alarms.yaml misspelling one event name in a row's pattern (still valid, never matching)."""
+
+    def change(document: dict[str, Any]) -> None:
+        for row in document["alarms"]:
+            if row["id"] == alarm_id:
+                assert word in row["pattern"], f"{word} is not in the pattern of {alarm_id}"
+                row["pattern"] = row["pattern"].replace(word, typo)
+
+    return change
+
+
+# Data mutants: the edit is made to policies/alarms.yaml itself, which the rules read too; only the CIS floors of
+# policies/floors.yaml, stated apart from it, can catch them.
+mutant("mon-04-cloudtrail-alarm-removed-from-alarms-yaml", "MON-04",
+       "the cloudtrail-changes row (CIS 4.5) is deleted from policies/alarms.yaml",
+       inputs={"policies/alarms.yaml": drop_alarm_row("cloudtrail-changes")})
+mutant("mon-04-event-misspelled-in-alarms-yaml", "MON-04",
+       "StopLogging is misspelled StopLoging in the cloudtrail-changes pattern of policies/alarms.yaml",
+       inputs={"policies/alarms.yaml": misspell_in_alarm_row("cloudtrail-changes", "StopLogging", "StopLoging")})
+mutant("mon-04-iam-alarm-removed-from-alarms-yaml-dev", "MON-04",
+       "the iam-policy-changes row (CIS 4.4) is deleted from policies/alarms.yaml, seen on dev",
+       inputs={"policies/alarms.yaml": drop_alarm_row("iam-policy-changes")}, stack="dev")
+
 mutant("mon-05-break-glass-alarm-gone", "MON-05", "no alarm watches the break-glass metric",
        transform=set_prop(METRIC_ALARM, "metricName", "NothingToSeeHere", name="*-break-glass-use"))
 mutant("mon-05-break-glass-filter-narrowed", "MON-05", "the break-glass filter only matches AssumeRole, not the session's calls",

@@ -17,7 +17,9 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from caseshield import schemas
+from policies.floors import CisFilter, cis_filters
 from policies.rules import resource_rule, stack_rule
+from policies.rules._filter_pattern import PatternError, compile_pattern
 from policies.rules._support import (
     as_list,
     conditions,
@@ -27,6 +29,7 @@ from policies.rules._support import (
     get,
     is_list,
     is_unknown,
+    judged_later,
     of_type,
     origin_buckets,
     peek,
@@ -102,9 +105,15 @@ class AlarmRow:
         return re.fullmatch(r'[^"\s]+'.join(parts), " ".join(pattern.split())) is not None
 
 
-@cache
 def alarm_rows() -> tuple[AlarmRow, ...]:
-    rows = schemas.load(ALARMS_PATH, "alarms")["alarms"]  # strict YAML + policies/schemas/alarms.schema.json
+    """The rows of policies/alarms.yaml, read once per loader: a data mutant (policies/mutants) swaps the loader for
+    one that edits the file, and the rules must see that edit exactly as the program does."""
+    return _alarm_rows(schemas.load)
+
+
+@cache
+def _alarm_rows(load: Any) -> tuple[AlarmRow, ...]:
+    rows = load(ALARMS_PATH, "alarms")["alarms"]  # strict YAML + policies/schemas/alarms.schema.json
     return tuple(AlarmRow(str(r["id"]), str(r["metric"]), str(r["pattern"]).strip()) for r in rows)
 
 
@@ -279,6 +288,63 @@ def cis_alarms_page_the_incident_topic(args: StackValidationArgs, report: Report
     Implemented by components/alerting.py (IncidentAlerting._alarm)."""
     for row in monitored_rows():
         check_alarm(args, row, metric_filters(args, row), report)
+
+
+def trail_filters(args: StackValidationArgs) -> list[PolicyResource]:
+    """The metric filters reading a log group the trail delivers to."""
+    groups = {g.urn for g in trail_log_groups(args)}
+    return [f for f in of_type(args, METRIC_FILTER) if any(s.urn in groups for s in sources(f, "logGroupName"))]
+
+
+def missed_events(pattern: Any, floor: CisFilter) -> list[dict[str, Any]]:
+    """The floor's samples the pattern gets wrong: required events it does not match, excluded ones it does."""
+    try:
+        matcher = compile_pattern(str(pattern or ""))
+    except PatternError:
+        return [*floor.events, *floor.not_events]
+    return [e for e in floor.events if not matcher(e)] + [e for e in floor.not_events if matcher(e)]
+
+
+def paging_alarms(args: StackValidationArgs, metric_filter: PolicyResource) -> list[PolicyResource]:
+    """Alarms on the filter's metric that page the incident topic on the first matching event."""
+    name, namespace = (get(metric_filter.props, f"metricTransformation.{k}") for k in ("name", "namespace"))
+    return [a for a in of_type(args, METRIC_ALARM)
+            if a.props.get("metricName") == name and a.props.get("namespace") == namespace
+            and pages_incident_topic(a, "alarmActions") and a.props.get("actionsEnabled") is not False
+            and fires_on_first_event(a)]
+
+
+@stack_rule("MON-04")
+def cis_monitoring_floors_are_met(args: StackValidationArgs, report: ReportViolation) -> None:
+    """For every CIS 3.0 recommendation 4.1-4.14 in policies/floors.yaml, a metric filter on the trail log group
+    matches each CloudTrail event it names (and none it excludes) and an alarm on its metric pages the incident topic.
+    Why: the requirement lives outside policies/alarms.yaml, so removing or misspelling an alarm there fails here.
+    Implemented by components/alerting.py (IncidentAlerting._alarm) from the rows of policies/alarms.yaml."""
+    filters = trail_filters(args)
+    unknown = [f for f in filters if is_unknown(f.props.get("pattern"))]
+    known = [f for f in filters if not is_unknown(f.props.get("pattern"))]
+    undecided = False
+    for floor in cis_filters():
+        misses = {f.urn: missed_events(f.props.get("pattern"), floor) for f in known}
+        covering = [f for f in known if not misses[f.urn]]
+        if not covering:
+            if unknown:
+                undecided = True  # a filter whose pattern is not yet known may cover it: judged when it is
+                continue
+            nearest = min(known, key=lambda f: len(misses[f.urn]), default=None)
+            violation(report, f"CIS {floor.cis} ({floor.title}): no metric filter on the trail log group counts exactly "
+                      "the events it must", path="pattern", actual=None if nearest is None else nearest.props.get("pattern"),
+                      expected=f"a pattern matching {len(floor.events)} required event(s) of policies/floors.yaml; the "
+                      f"nearest filter gets wrong {[] if nearest is None else misses[nearest.urn][:5]}",
+                      urn=None if nearest is None else nearest.urn)
+        elif not any(paging_alarms(args, f) for f in covering):
+            violation(report, f"CIS {floor.cis} ({floor.title}): no alarm on the matching filter's metric pages the "
+                      "incident topic on the first event", path="metricTransformation.name",
+                      actual=[get(f.props, "metricTransformation.name") for f in covering],
+                      expected="a MetricAlarm on that metric and namespace, alarmActions = the incident topic, threshold 1",
+                      urn=covering[0].urn)
+    if undecided:
+        judged_later("pattern")
 
 
 @stack_rule("MON-05")

@@ -1,0 +1,47 @@
+"""The control floors (`policies/floors.yaml`): what the rules require, stated apart from the inputs they judge.
+
+Why a file of its own: a rule that reads its requirement from the data it checks (the CIS alarms from
+`policies/alarms.yaml`) loses the requirement together with the data: deleting an alarm deleted the need for it.
+The catalog owns this file (`policies.catalog.load` refuses a catalog whose floors file is invalid); it is read
+strictly (`caseshield/strict_yaml.py`) and checked against `policies/schemas/floors.schema.json`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from caseshield import schemas
+
+FLOORS_PATH = Path(__file__).resolve().parent / "floors.yaml"
+
+
+@dataclass(frozen=True)
+class CisFilter:
+    """One CIS 4.x recommendation: the CloudTrail records its metric filter must count, and those it must not."""
+
+    cis: str
+    title: str
+    events: tuple[dict[str, Any], ...]
+    not_events: tuple[dict[str, Any], ...]
+
+
+def _cis_filter(entry: dict[str, Any]) -> CisFilter:
+    base = entry.get("base") or {}
+    named = [{**copy.deepcopy(base), "eventName": name} for name in entry.get("event_names") or ()]
+    listed = [{**copy.deepcopy(base), **e} for e in entry.get("events") or ()]
+    return CisFilter(str(entry["cis"]), str(entry["title"]), tuple(named + listed), tuple(entry.get("not_events") or ()))
+
+
+@cache
+def document(path: Path = FLOORS_PATH) -> dict[str, Any]:
+    """The floors file, parsed strictly and schema-checked; raises `InputError` naming the file, key and fix."""
+    loaded: dict[str, Any] = schemas.load(path, "floors")
+    return loaded
+
+
+def cis_filters(path: Path = FLOORS_PATH) -> tuple[CisFilter, ...]:
+    return tuple(_cis_filter(e) for e in document(path)["cis_monitoring"])
