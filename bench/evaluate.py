@@ -30,13 +30,13 @@ def main() -> None:
     print(f"import program and pulumi-aws      {seconds:7.2f} s")
     from caseshield import checks
     from caseshield.offline import evaluate
-    from caseshield.project import load_project
+    from caseshield.project import load_project, promotion_key
     from policies.pack import build_policies
 
     seconds, graph = timed(lambda: evaluate("prod"))
     print(f"first evaluation (prod, cold)      {seconds:7.2f} s  {len(graph.resources)} resources")
     policies = build_policies()
-    for stack in load_project().stacks():
+    for stack in sorted(load_project().stacks(), key=promotion_key):
         eval_times, check_times = [], []
         for _ in range(args.repeat):
             start = time.perf_counter()

@@ -20,14 +20,17 @@ is written for (`exhaustive=True` sends every resource to every policy, as the e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from google.protobuf import struct_pb2
+import pulumi_policy.policy as handler_module
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import _DictProxy, _ListProxy
 
 from policies.pack import PACK_NAME, PACK_VERSION
 from policies.rules import RULES
@@ -204,16 +207,104 @@ def _applies(policy: Policy, resource_type: str) -> bool:
 def analyze(requests: Requests, policies: Sequence[Policy], *, exhaustive: bool = False) -> EngineResult:
     """Every diagnostic every policy gives for these requests, through pulumi-policy's own handler."""
     result = EngineResult()
-    for policy in policies:
-        handler = _handler(policy)
-        if isinstance(policy, ResourceValidationPolicy):
-            for resource, request in requests.resources:
-                if not exhaustive and not _applies(policy, resource.type):
-                    continue
-                _call(result, policy, handler.Analyze, request, resource.urn)
-        else:
-            _call(result, policy, handler.AnalyzeStack, requests.stack, "")
+    with decoded_once() as decoding:
+        for policy in policies:
+            handler = _handler(policy)
+            if isinstance(policy, ResourceValidationPolicy):
+                for resource, request in requests.resources:
+                    if not exhaustive and not _applies(policy, resource.type):
+                        continue
+                    _call(result, policy, handler.Analyze, request, resource.urn)
+                    decoding.policy_returned()
+            else:
+                _call(result, policy, handler.AnalyzeStack, requests.stack, "")
+                decoding.policy_returned()
     return result.sort()
+
+
+class _DecodedOnce:
+    """Stands in for `json_format`, `deserialize_properties` and `unknown_checking_proxy` in the handler's module
+    while `analyze` runs, so that each message of the requests is decoded once for all policies.
+
+    For every policy the handler decodes every `Struct` of the request again: protobuf to dict, the engine's encodings
+    of secrets and assets, then a copy into proxies that raise on unknown values. With ~90 stack policies over ~300
+    resources that decoding was most of the time `caseshield check` took. The first two steps are pure functions of
+    the message that build new objects, so their results are kept per message (by identity, holding the message so
+    the identity stays unique) and shared. The proxies are shared too, but they are the one thing a policy could write
+    into (`props[key] = value` on a dict proxy; lists have no setter): every dict proxy handed out is watched, and a
+    write drops all kept proxies once the policy returns, so the next policy gets fresh copies, as with the unpatched
+    handler. What stays different: within one policy call, resources with the same provider share the provider's props
+    object, and a rule that reaches past the proxy (`props["__target"]`) is not watched; no rule does either
+    (`tests/test_engine.py` checks the second).
+    """
+
+    def __init__(self, deserialize: Any, proxy: Any) -> None:
+        self._deserialize, self._proxy = deserialize, proxy
+        self._as_dict: dict[int, tuple[Any, Any]] = {}
+        self._decoded: dict[tuple[int, bool], tuple[Any, Any]] = {}
+        self._proxies: dict[int, tuple[Any, Any]] = {}
+        self.written = False
+        shim = self
+
+        class WatchedDictProxy(_DictProxy):
+            def __setitem__(self, key: Any, value: Any) -> None:
+                shim.written = True
+                super().__setitem__(key, value)
+
+        self._watched = WatchedDictProxy
+
+    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:  # json_format's name
+        if args or kwargs:
+            return json_format.MessageToDict(message, *args, **kwargs)
+        return self._kept(self._as_dict, id(message), message, lambda: json_format.MessageToDict(message))
+
+    def deserialize_properties(self, props: Any, proxy_secrets: bool = False) -> Any:
+        return self._kept(self._decoded, (id(props), proxy_secrets), props,
+                          lambda: self._deserialize(props, proxy_secrets))
+
+    def unknown_checking_proxy(self, decoded: Any) -> Any:
+        return self._kept(self._proxies, id(decoded), decoded, lambda: self._watch(self._proxy(decoded)))
+
+    def policy_returned(self) -> None:
+        """After each policy: if it wrote into any props, no later policy may see those proxies."""
+        if self.written:
+            self._proxies.clear()
+            self.written = False
+
+    @staticmethod
+    def _kept(store: dict, key: Any, source: Any, make: Any) -> Any:
+        kept = store.get(key)
+        if kept is None or kept[0] is not source:
+            kept = store[key] = (source, make())
+        return kept[1]
+
+    def _watch(self, proxy: Any) -> Any:
+        if isinstance(proxy, (_DictProxy, _ListProxy)):
+            if type(proxy) is _DictProxy:
+                proxy.__class__ = self._watched
+            target = proxy["__target"]
+            for child in target.values() if isinstance(target, dict) else target:
+                self._watch(child)
+        return proxy
+
+
+@contextmanager
+def decoded_once() -> Iterator[_DecodedOnce]:
+    """Decode each message of the requests once for all policies (see `_DecodedOnce`); restores the handler after."""
+    names = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    original = {name: getattr(handler_module, name) for name in names}
+    if isinstance(original["json_format"], _DecodedOnce):  # already inside `analyze`
+        yield original["json_format"]
+        return
+    shim = _DecodedOnce(original["deserialize_properties"], original["unknown_checking_proxy"])
+    handler_module.json_format = shim
+    handler_module.deserialize_properties = shim.deserialize_properties
+    handler_module.unknown_checking_proxy = shim.unknown_checking_proxy  # type: ignore[assignment]
+    try:
+        yield shim
+    finally:
+        for name, value in original.items():
+            setattr(handler_module, name, value)
 
 
 def _call(result: EngineResult, policy: Policy, method: Any, request: Any, urn: str) -> None:

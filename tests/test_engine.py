@@ -19,12 +19,14 @@ from caseshield import checks, engine
 from caseshield.offline import ResourceGraph, evaluate
 from caseshield.report import check_stack
 from policies import catalog as catalog_module
-from policies.mutants import MUTANTS
+from policies.mutants import load_all as load_mutants
 from policies.pack import build_policies
-from policies.rules import RULES
+from policies.rules import load_all as load_rules
 from tests.conftest import STACKS, graph_of
 
 ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = load_mutants()  # loaded here, so this file collects the same tests when it runs alone
+RULES = load_rules()
 CATALOG = catalog_module.load()
 PREVIEW_UNKNOWNS = yaml.safe_load((ROOT / "policies" / "preview-unknowns.yaml").read_text())["policies"]
 
@@ -153,3 +155,92 @@ def test_a_raising_policy_is_an_error_of_its_own_control_not_a_crash() -> None:
     control = RULES["kms-keys-rotate"].control
     assert report.controls[control] == "error" and not report.passed
     assert {o.rule for o in report.rule_errors} == {"kms-keys-rotate"}
+
+
+def _analyze_without_shared_decoding(requests: engine.Requests, chosen: list) -> engine.EngineResult:
+    """The handler as shipped: `decoded_once` does nothing when it finds itself already installed, so installing a
+    pass-through first leaves every policy decoding every message itself."""
+    import pulumi_policy.policy as handler_module
+
+    class PassThrough(engine._DecodedOnce):
+        def MessageToDict(self, message, *args, **kwargs):
+            return engine.json_format.MessageToDict(message, *args, **kwargs)
+
+        def deserialize_properties(self, props, proxy_secrets=False):
+            return self._deserialize(props, proxy_secrets)
+
+        def unknown_checking_proxy(self, decoded):
+            return self._proxy(decoded)
+
+    original = handler_module.json_format
+    handler_module.json_format = PassThrough(handler_module.deserialize_properties,
+                                             handler_module.unknown_checking_proxy)
+    try:
+        return engine.analyze(requests, chosen)
+    finally:
+        handler_module.json_format = original
+
+
+@pytest.mark.parametrize("mutant_id", ["aud-01-global-service-events-off", "iam-08-oidc-any-branch"])
+def test_decoding_each_message_once_gives_what_the_unpatched_handler_gives(mutant_id: str) -> None:
+    """`decoded_once` only saves work: on a failing stack (a mutant of prod) every diagnostic is the same."""
+    mutant = MUTANTS[mutant_id]
+    graph = evaluate(mutant.stack, overrides=mutant.overrides, transforms=[mutant.transform] if mutant.transform else [])
+    requests = engine.build_requests(checks.wire_resource(r) for r in graph.resources)
+    shared = engine.analyze(requests, policies())
+    assert shared.violations  # the mutant is caught, so there is something to compare
+    assert shared == _analyze_without_shared_decoding(requests, policies())
+
+
+def test_a_policy_that_writes_into_its_props_cannot_change_what_the_next_policy_sees() -> None:
+    from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+    def vandal(args, report) -> None:
+        args.props["enableKeyRotation"] = False
+        args.props["tags"]["rotation"] = "off"
+
+    def rotation_off(name: str):
+        def validate(args, report) -> None:
+            for resource in getattr(args, "resources", None) or [args]:
+                if resource.props.get("enableKeyRotation") is False or "rotation" in resource.props["tags"]:
+                    report("rotation off")
+        return validate
+
+    def stack_vandal(args, report) -> None:
+        for resource in args.resources:
+            resource.props["enableKeyRotation"] = False
+
+    chosen = [
+        ResourceValidationPolicy(name="vandal", description="d", validate=vandal),
+        ResourceValidationPolicy(name="after-resource", description="d", validate=rotation_off("after-resource"),
+                                 enforcement_level=EnforcementLevel.MANDATORY),
+        StackValidationPolicy(name="stack-vandal", description="d", validate=stack_vandal),
+        StackValidationPolicy(name="after-stack", description="d", validate=rotation_off("after-stack"),
+                              enforcement_level=EnforcementLevel.MANDATORY),
+    ]
+    found = engine.analyze(_one_resource("aws:kms/key:Key", {"enableKeyRotation": True, "tags": {}}), chosen, exhaustive=True)
+    assert found.violations == [] and found.errors == []
+    # the same policies do see a key with rotation off
+    off = engine.analyze(_one_resource("aws:kms/key:Key", {"enableKeyRotation": False, "tags": {}}), chosen, exhaustive=True)
+    assert {v.policy for v in off.violations} == {"after-resource", "after-stack"}
+
+
+def test_the_handler_is_restored_after_analyze_even_when_a_policy_raises() -> None:
+    import pulumi_policy.policy as handler_module
+
+    def patched() -> tuple:
+        return handler_module.json_format, handler_module.deserialize_properties, handler_module.unknown_checking_proxy
+
+    before = patched()
+    test_a_raising_policy_is_an_error_of_its_own_control_not_a_crash()
+    assert patched() == before
+    with pytest.raises(RuntimeError), engine.decoded_once():
+        assert isinstance(handler_module.json_format, engine._DecodedOnce)
+        raise RuntimeError("stop")
+    assert patched() == before
+
+
+def test_no_rule_reaches_past_the_proxies_it_is_given() -> None:
+    """Shared proxies are watched for writes (see `engine._DecodedOnce`); the raw value behind one is not."""
+    reaching = [path.name for path in (ROOT / "policies" / "rules").glob("*.py") if "__target" in path.read_text()]
+    assert reaching == []
