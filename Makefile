@@ -20,7 +20,14 @@ setup: .venv/.synced
 
 # checkov (the third-party gate of `caseshield check`) in its own environment: it pins older boto3/networkx/packaging.
 CHECKOV := .tools/checkov/bin/checkov
-tools: $(CHECKOV)
+# parliament (the IAM policy linter of IAM-12) in its own environment: it needs pkg_resources (setuptools < 81).
+PARLIAMENT := .tools/parliament/bin/parliament
+tools: $(CHECKOV) $(PARLIAMENT)
+
+$(PARLIAMENT): tools/parliament-requirements.txt
+	$(PYTHON) -m venv .tools/parliament
+	.tools/parliament/bin/pip install --quiet -r tools/parliament-requirements.txt
+	touch $@
 
 $(CHECKOV): tools/checkov-requirements.txt
 	$(PYTHON) -m venv .tools/checkov

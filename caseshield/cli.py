@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from caseshield import live_results
 from caseshield.audit.cli import add_audit_parser
 from caseshield.offline import RecordedResource, ResourceGraph, evaluate
 from caseshield.plans import PlanError
@@ -106,15 +107,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"caseshield: {message}", file=sys.stderr)
         print("verdict: FAIL (input files refused; nothing checked, no report written)", file=sys.stderr)
         return 2
+    graphs = engine_plans(args)
+    stacks = sorted(graphs) if graphs else stacks_named(args.stack)
+    live = live_results.load([Path(p) for p in args.live or []], stacks, catalog_module.load().ids())
     mutation = None
     if args.mutants:
         from caseshield.mutation import run_mutants
 
         mutation = run_mutants(jobs=args.jobs)
-    graphs = engine_plans(args)
-    stacks = sorted(graphs) if graphs else stacks_named(args.stack)
     report = run_check(stacks, today=args.today, mutation=mutation, third_party=not args.no_checkov, preview=args.preview,
-                       graphs=graphs)
+                       graphs=graphs, live=live)
     written = render(report, formats, Path(args.out))
     for stack in report.stacks:
         if stack.settings_error:
@@ -122,6 +124,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         counts = {s: list(stack.controls.values()).count(s) for s in ("pass", "not-run", "fail", "waived", "warn", "error")}
         print(f"{stack.stack}: {'PASS' if stack.passed else 'FAIL'} "
               + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        if stack.live is not None:
+            print(f"{stack.stack} live ({stack.live.source}): " + ", ".join(f"{stack.live.count(s)} {s}" for s in ("pass", "fail", "error"))
+                  + "".join(f"\n  live {p.status} {p.control} {p.check}: {'; '.join(p.messages)}" for p in stack.live.problems))
     from caseshield.thirdparty_checkov import summary_lines
 
     for line in summary_lines(report.checkov):
@@ -246,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="check the JSON of `pulumi stack export [--show-secrets]` instead of evaluating offline (repeatable)")
     check.add_argument("--preview-json", action="append", metavar="FILE",
                        help="check the JSON of `pulumi preview --json` instead of evaluating offline (repeatable)")
+    check.add_argument("--live", action="append", metavar="FILE",
+                       help="caseshield-audit.json of `caseshield audit --format json`: the live result of each control "
+                            "beside the preventive one (repeatable; a live fail or error fails the verdict)")
     check.set_defaults(func=cmd_check)
 
     controls = sub.add_parser("controls", help="list the controls of the catalog")
@@ -278,13 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not as a traceback at exit
+        return code
     # InputError covers SettingsError and every refused input file; each message names the file or option, the
     # value and the fix, never a traceback.
     except (InputError, StackNotFound, catalog_module.CatalogError, PlanError, RoleMatrixError, FormatError,
-            ReportWriteError) as error:
+            ReportWriteError, live_results.LiveResultError) as error:
         print(f"caseshield: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `caseshield ... | head`: the reader left; say nothing more (the Python docs' recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,12 +14,17 @@ action only when unconditional, on every resource.
 
 The API is small so that both the live review (`caseshield respond access-review`) and the static check of the
 generated policies can use it.
+
+The static escalation control (IAM-12) needs more than that over-approximation: with it the deployer, whose role
+actions are pinned to the blueprint's boundary and whose PassRole is pinned to its services, would look the same as
+one holding `iam:*`. So `may` answers one request (action, resource, condition context) as IAM evaluates it, and a
+condition that pins the boundary, the passed-to service or AWS-resource grants counts (see the note above `may`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, TypedDict
 
@@ -94,4 +99,129 @@ def _without_partial_denies(found: list[dict[str, Any]]) -> list[dict[str, Any]]
     return kept
 
 
-__all__ = ["EscalationPath", "allowed_actions", "combined", "effective_escalation_paths", "escalation_paths"]
+
+
+
+# --- request-level evaluation: what one principal may do to one resource, conditions included ------------------------
+#
+# The escalation control (IAM-12) asks concrete questions ("may the deployer call iam:DeleteRolePolicy on its own
+# role?", "may it create a role without the boundary?") and answers them as IAM does: an explicit Deny in any policy
+# wins; the permissions boundary must allow; the identity policy (or, where the service allows it, the resource
+# policy) must allow; for KMS the key policy must allow as well. Conditions are evaluated against the request
+# context the question states (the principal's ARN, the boundary a role would carry, the service a role is passed
+# to, whether a grant is for an AWS resource, the managed policy attached). A condition on a key the question does
+# not state is the attacker's to satisfy in an Allow, and may not hold in a Deny: the answer errs towards "allowed".
+
+Statement = Mapping[str, Any]
+# Condition key (lower case) -> its value in the request; None: the request does not carry the key.
+Context = Mapping[str, "str | None"]
+
+_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _matches(pattern: Any, value: str, *, wildcards: bool, fold: bool = True) -> bool:
+    from fnmatch import fnmatchcase
+
+    p, v = (str(pattern).lower(), value.lower()) if fold else (str(pattern), value)
+    return fnmatchcase(v, p) if wildcards else v == p
+
+
+def _test_holds(operator: str, values: list[Any], value: str | None) -> bool:
+    """One condition test, as IAM evaluates it (set operators read as their single-valued form)."""
+    operator = operator.split(":", 1)[-1]
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    if base == "Null":
+        return any(str(v).lower() == ("true" if value is None else "false") for v in values)
+    if value is None:
+        return if_exists or base in _NEGATED
+    if base == "Bool":
+        return any(str(v).lower() == value.lower() for v in values)
+    if not base.startswith(("String", "Arn")):
+        return True  # numeric and date tests: no question here states such a key
+    wildcards = base.endswith("Like") or base.startswith("Arn")
+    fold = base.startswith("Arn") or base.endswith("IgnoreCase")
+    found = any(_matches(v, value, wildcards=wildcards, fold=fold) for v in values)
+    return not found if base in _NEGATED else found
+
+
+def condition_holds(statement: Statement, context: Context, effect: str) -> bool:
+    """Whether every test of the statement's Condition holds for the request (see the module note on unknown keys)."""
+    for operator, tests in (statement.get("Condition") or {}).items():
+        for key, values in (tests or {}).items():
+            if key.lower() not in context:
+                if effect == "Allow":
+                    continue
+                return False
+            if not _test_holds(operator, _as_list(values), context[key.lower()]):
+                return False
+    return True
+
+
+def _names(statement: Statement, field: str, value: str) -> bool:
+    """Whether Action/Resource (or, negated, NotAction/NotResource) covers `value`."""
+    if f"Not{field}" in statement:
+        return not any(_matches(p, value, wildcards=True) for p in _as_list(statement[f"Not{field}"]))
+    return any(_matches(p, value, wildcards=True, fold=field == "Action") for p in _as_list(statement.get(field)))
+
+
+def _admits(statement: Statement, principal: str, account_root: str) -> bool:
+    """Whether a resource policy statement's Principal includes the principal (identity policies have none)."""
+    if "Principal" not in statement:
+        return True
+    named = statement["Principal"]
+    if named == "*":
+        return True
+    aws = [str(p) for p in _as_list(named.get("AWS"))] if isinstance(named, Mapping) else []
+    return "*" in aws or principal in aws or account_root in aws
+
+
+def applies(statement: Statement, effect: str, action: str, resource: str, context: Context) -> bool:
+    principal = str(context.get("aws:principalarn") or "")
+    root = principal.split(":role/")[0] + ":root" if ":role/" in principal else ""
+    return (statement.get("Effect") == effect and _names(statement, "Action", action)
+            and _names(statement, "Resource", resource) and _admits(statement, principal, root)
+            and condition_holds(statement, context, effect))
+
+
+class Principal(TypedDict):
+    """A role as IAM evaluates it: its ARN, its identity policies' statements, its boundary's (None: no boundary)."""
+
+    arn: str
+    identity: Sequence[Statement]
+    boundary: Sequence[Statement] | None
+
+
+def may(principal: Principal, action: str, resource: str, context: Context | None = None, *,
+        resource_policy: Iterable[Statement] = (), resource_policy_required: bool = False) -> bool:
+    """Whether `principal` may call `action` on `resource` in the request `context`.
+
+    With `resource_policy_required` (KMS keys) both the resource policy and the identity policy must allow; else
+    either does (S3 buckets and roles in the same account). The boundary caps both, denies anywhere win."""
+    ctx = {"aws:principalarn": principal["arn"], **(context or {})}
+    resource_statements = list(resource_policy)
+    everything = [*principal["identity"], *(principal["boundary"] or []), *resource_statements]
+    if any(applies(s, "Deny", action, resource, ctx) for s in everything):
+        return False
+    if principal["boundary"] is not None and not any(applies(s, "Allow", action, resource, ctx) for s in principal["boundary"]):
+        return False
+    by_identity = any(applies(s, "Allow", action, resource, ctx) for s in principal["identity"])
+    by_resource = any(applies(s, "Allow", action, resource, ctx) for s in resource_statements)
+    return by_identity and by_resource if resource_policy_required else by_identity or by_resource
+
+
+def escalation_methods() -> dict[str, tuple[str, ...]]:
+    """cloudsplaining's privilege-escalation methods: name -> the (lower-case) actions it needs together."""
+    from cloudsplaining.shared.constants import PRIVILEGE_ESCALATION_METHODS
+
+    return {name: tuple(actions) for name, actions in PRIVILEGE_ESCALATION_METHODS.items()}
+
+
+__all__ = ["Context", "EscalationPath", "Principal", "allowed_actions", "applies", "combined", "condition_holds",
+           "effective_escalation_paths", "escalation_methods", "escalation_paths", "may"]

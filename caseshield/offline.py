@@ -303,7 +303,11 @@ _TYPE_STATE: dict[str, Callable[[AwsFacts, str], dict]] = {
     "random:index/randomPassword:RandomPassword": lambda f, p: {"result": hashlib.sha256(p.encode()).hexdigest()[:32]},
     "aws:ec2/vpc:Vpc": lambda f, p: {"defaultSecurityGroupId": f"sg-default-{p}", "defaultNetworkAclId": f"acl-{p}",
                                      "mainRouteTableId": f"rtb-main-{p}"},
-    "aws:rds/instance:Instance": lambda f, p: {"endpoint": f"{p}.offline.{f.region}.rds.amazonaws.com:5432",
+    # RDS and AWS Backup name resources `db:<id>` and `backup-vault:<name>`, not `<kind>/<name>` (IAM grants on the
+    # generic form would match nothing; parliament's RESOURCE_MISMATCH found it).
+    "aws:backup/vault:Vault": lambda f, p: {"arn": f"arn:{f.partition}:backup:{f.region}:{f.account}:backup-vault:{p}"},
+    "aws:rds/instance:Instance": lambda f, p: {"arn": f"arn:{f.partition}:rds:{f.region}:{f.account}:db:{p}",
+                                               "endpoint": f"{p}.offline.{f.region}.rds.amazonaws.com:5432",
                                                "address": f"{p}.offline.{f.region}.rds.amazonaws.com",
                                                "masterUserSecrets": [{
                                                    "secretArn": f"arn:{f.partition}:secretsmanager:{f.region}:"

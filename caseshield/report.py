@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from caseshield import checks, thirdparty_checkov
+from caseshield.live_results import LiveStack
 from caseshield.offline import ResourceGraph, evaluate
 from caseshield.parity import ParityFinding, check_parity
 from caseshield.project import load_project, promotion_key
@@ -81,13 +82,15 @@ class StackReport:
     rule_errors: list[PolicyOutcome] = field(default_factory=list)
     preview: bool = False  # evaluated as a first preview: computed outputs unknown
     checkov: thirdparty_checkov.StackVerdict | None = None  # the third-party verdict (caseshield/thirdparty_checkov.py)
+    live: LiveStack | None = None  # what `caseshield audit` observed in the deployed account (caseshield/live_results.py)
 
     @property
     def passed(self) -> bool:
         """A skipped policy does not fail a preview (the engine runs it again at `pulumi up`, when the value is known);
-        it is reported as not run, never as a pass. A policy that raised fails the stack."""
+        it is reported as not run, never as a pass. A policy that raised fails the stack, and so does a live control
+        the audit found drifted or could not observe."""
         return (self.settings_error is None and all(s not in ("fail", "error") for s in self.controls.values())
-                and (self.checkov is None or not self.checkov.failures))
+                and (self.checkov is None or not self.checkov.failures) and (self.live is None or not self.live.failing))
 
 
 @dataclass(frozen=True)
@@ -203,10 +206,12 @@ def stack_settings(stacks: list[str]) -> dict[str, Settings]:
 
 def run_check(stacks: list[str], *, today: dt.date | None = None, generated_at: str | None = None,
               mutation: MutationSummary | None = None, preview: bool = False,
-              graphs: Mapping[str, ResourceGraph] | None = None, third_party: bool = True) -> CheckReport:
+              graphs: Mapping[str, ResourceGraph] | None = None, third_party: bool = True,
+              live: Mapping[str, LiveStack] | None = None) -> CheckReport:
     """Check `stacks` (evaluated offline, as at `pulumi up` or, with `preview`, as on a first preview), or the given
     `graphs` (read from `pulumi stack export` / `pulumi preview --json`) in their place. `third_party`: checkov judges
-    every stack too (one subprocess, started first so its import overlaps the evaluations; thirdparty_checkov.py)."""
+    every stack too (one subprocess, started first so its import overlaps the evaluations; thirdparty_checkov.py).
+    `live`: the live audit's results by stack, shown beside the preventive ones (caseshield/live_results.py)."""
     process = thirdparty_checkov.CheckovProcess() if third_party else None
     catalog = catalog_module.load()
     today = today or dt.date.today()
@@ -217,6 +222,8 @@ def run_check(stacks: list[str], *, today: dt.date | None = None, generated_at: 
         given |= {s: g for s in stacks if s not in given and (g := thirdparty_checkov.evaluated(s, preview, process)) is not None}
     reports = [check_stack(stack, catalog, waivers, policies, graph=given.get(stack), preview=preview)
                for stack in sorted(stacks, key=promotion_key)]
+    for report in reports:
+        report.live = (live or {}).get(report.stack)
     # A waiver matching no finding of a checked stack is reported (policies/waivers.py `stale`).
     waiver_problems += waivers_module.stale(waivers, {r.stack: {(f.control, f.urn) for f in r.findings}
                                                       for r in reports if r.settings_error is None})

@@ -42,6 +42,8 @@ class Role:
     administers_keys: bool = False
     administrator: bool = False
     deploys_infrastructure: bool = False
+    # Holds the live audit's read-only policy (`caseshield audit --print-policy`) as its inline policy `live-audit`.
+    runs_live_audit: bool = False
 
     def level(self, data_class: str) -> str | None:
         return self.data.get(data_class)
@@ -121,6 +123,7 @@ def parse(document: dict[str, Any]) -> RoleMatrix:
             managed_policies=tuple(spec.get("managed_policies") or ()),
             administers_keys=bool(spec.get("administers_keys")), administrator=bool(spec.get("administrator")),
             deploys_infrastructure=bool(spec.get("deploys_infrastructure")),
+            runs_live_audit=bool(spec.get("runs_live_audit")),
         )
     constraints = []
     for c in document.get("segregation_of_duties") or ():

@@ -30,14 +30,15 @@ OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
-# Floors per environment tier: (non-prod, prod). Prod keeps evidence for the usual seven-year legal hold.
-FLOORS = {
-    "auditLogRetentionDays": (90, 365),
-    "operationalLogRetentionDays": (30, 90),
-    "auditArchiveRetentionDays": (365, 2555),
-    "documentVersionRetentionDays": (30, 365),
-    "databaseBackupRetentionDays": (7, 30),
-    "backupRetentionDays": (35, 365),
+# Where each retention setting's floor per environment tier lives: policies/floors.yaml, the file the rules judge the
+# deployed values by, so a stack file is refused at the same floor the policy pack would fail it at.
+FLOOR_PATHS = {
+    "auditLogRetentionDays": "retention_days.audit_logs",
+    "operationalLogRetentionDays": "retention_days.operational_logs",
+    "auditArchiveRetentionDays": "retention_days.audit_archive_lock",
+    "documentVersionRetentionDays": "retention_days.document_versions",
+    "databaseBackupRetentionDays": "retention_days.database_backups",
+    "backupRetentionDays": "retention_days.backups",
 }
 # Longest a Critical/Important patch may wait for approval: (non-prod, prod).
 PATCH_DELAY_CEILINGS = (14, 7)
@@ -384,9 +385,17 @@ def subnets_fit_the_vpc_without_overlap(s: Settings) -> Iterable[Problem]:
             seen.append((key, net))
 
 
+def retention_floor(key: str, environment: str) -> int:
+    """The floor of retention setting `key` (a name of FLOOR_PATHS) for an environment tier, from policies/floors.yaml."""
+    from policies import floors  # the catalog's file; imported here so that loading settings needs it only to judge
+
+    return int(floors.floor(FLOOR_PATHS[key], environment))
+
+
 def _floor(s: Settings, key: str) -> int:
-    nonprod, prod = FLOORS[key]
-    return prod if s.is_prod else nonprod
+    # An unknown tier is refused on its own (environment_is_a_known_tier); judged as dev meanwhile, so that one mistake
+    # gives one error rather than a list of prod floors the stack never meant to meet.
+    return retention_floor(key, s.environment if s.environment in ENVIRONMENTS else "dev")
 
 
 @rule

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from caseshield import role_matrix
-from caseshield.settings import FLOORS, Settings
+from caseshield.settings import Settings, retention_floor
 from components.base import BACKUP_TAG, child, classified, role_name, stateful, static_policy_document
 from components.keys import DELETION_WINDOW_DAYS, USE_ACTIONS, administration_statements, key_administrators
 
@@ -113,12 +113,11 @@ class BackupProtection(pulumi.ComponentResource):
         governance mode elsewhere; recovery points live between the environment's floor and the plan's retention."""
         vault = aws.backup.Vault(resource_name, name=vault_name, kms_key_arn=key_arn, region=region,
                                  force_destroy=False, tags=classified("backups"), opts=stateful(self, s))
-        nonprod_floor, prod_floor = FLOORS["backupRetentionDays"]
         aws.backup.VaultLockConfiguration(
             f"{resource_name}-lock",
             backup_vault_name=vault.name,
             region=region,
-            min_retention_days=prod_floor if s.is_prod else nonprod_floor,
+            min_retention_days=retention_floor("backupRetentionDays", s.environment),
             max_retention_days=s.backup_retention_days,
             changeable_for_days=COMPLIANCE_GRACE_DAYS if s.is_prod else None,
             opts=stateful(vault, s),

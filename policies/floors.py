@@ -45,3 +45,34 @@ def document(path: Path = FLOORS_PATH) -> dict[str, Any]:
 
 def cis_filters(path: Path = FLOORS_PATH) -> tuple[CisFilter, ...]:
     return tuple(_cis_filter(e) for e in document(path)["cis_monitoring"])
+
+
+# --- sizes of settings (issue 14, stage 2): per environment tier ---------------------------------------------------
+
+TIERS = ("dev", "staging", "prod")
+# A stack whose environment tier is not one of TIERS (or is not known) is held to the strictest tier's floors.
+STRICTEST_TIER = "prod"
+
+
+def _per_tier(value: Any, environment: str | None) -> Any:
+    if isinstance(value, dict) and set(value) == set(TIERS):
+        return value[environment if environment in TIERS else STRICTEST_TIER]
+    return value
+
+
+def floor(path: str, environment: str | None = None, doc: Path = FLOORS_PATH) -> Any:
+    """The floor at a dotted path of the floors file (`"retention_days.backups"`), for `environment` where it differs
+    by tier. A path the file does not have raises KeyError naming it: a rule never runs without its floor."""
+    current: Any = document(doc)
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            raise KeyError(f"{display(doc)} has no floor {path!r} (policies/schemas/floors.schema.json requires it)")
+        current = current[part]
+    return copy.deepcopy(_per_tier(current, environment))
+
+
+def display(path: Path) -> str:
+    try:
+        return str(path.relative_to(FLOORS_PATH.parent.parent))
+    except ValueError:
+        return str(path)

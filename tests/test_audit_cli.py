@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -135,7 +137,9 @@ def test_print_policy_is_read_only_and_covers_every_check(capsys: pytest.Capture
 
 def test_audit_without_a_stack_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["audit"]) == 2
-    assert "--stack" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("usage: caseshield audit ")  # argparse's usage line, then the missing option by name
+    assert "caseshield audit: error: the following arguments are required: --stack" in err
 
 
 # --- errors are errors --------------------------------------------------------------------------------------------------
@@ -197,3 +201,22 @@ def test_one_drift_mutant_makes_the_cli_exit_1(dev: Deployed, tmp_path: Path, mo
     junit = ET.parse(tmp_path / "caseshield-audit-junit.xml").getroot()
     assert junit.get("failures") == "1" and junit.get("errors") == "0"
 
+
+
+def test_print_policy_into_a_pipe_closed_early_is_no_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
+    """`caseshield audit --print-policy | head`: the reader has gone before the policy is written."""
+    from caseshield.cli import main
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    saved = os.dup(1)
+    try:
+        with open(write_end, "w") as closed_pipe:
+            monkeypatch.setattr(sys, "stdout", closed_pipe)
+            os.dup2(write_end, 1)
+            assert main(["audit", "--print-policy"]) == 1
+            monkeypatch.undo()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -38,6 +38,13 @@ FINDING_PATTERNS = {
 }
 
 
+# The access-log bucket's Deny of log tampering: every principal but the log-delivery services (components/buckets.py).
+LOG_TAMPER_DENY = {"Sid": "DenyLogTamperingByPrincipals", "Effect": "Deny", "Principal": "*", "Resource": "arn:logs/*",
+                   "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+                   "Condition": {"Bool": {"aws:PrincipalIsAWSService": "false"},
+                                 "StringNotEquals": {"aws:PrincipalAccount": "127311923021"}}}
+
+
 def world(env: str = "prod") -> World:
     """A compliant stack: the trail and its archive, detectors, Config, alarms, finding routes and the incident topic."""
     b = Builder(env)
@@ -45,7 +52,8 @@ def world(env: str = "prod") -> World:
     b.add("documents", aud.S3_BUCKET, {"tags": {"data-classification": "case-documents"}})
     b.add("archive", aud.S3_BUCKET, {"objectLockEnabled": True, "tags": {"data-classification": "audit-logs"}})
     b.add("access-logs", aud.S3_BUCKET, {})
-    b.add("access-logs-policy", aud.BUCKET_POLICY, {"bucket": "access-logs", "policy": policy()}, {"bucket": ["access-logs"]})
+    b.add("access-logs-policy", aud.BUCKET_POLICY, {"bucket": "access-logs", "policy": policy(LOG_TAMPER_DENY)},
+          {"bucket": ["access-logs"]})
     b.add("trail-logs", aud.LOG_GROUP, {"retentionInDays": 731, "kmsKeyId": "arn:key"}, {"kmsKeyId": ["audit-key"]})
     b.add("trail-role", aud.IAM_ROLE, {})
     b.add("trail", aud.TRAIL, {
@@ -69,7 +77,7 @@ def world(env: str = "prod") -> World:
                                                     "content": session_content()}, {"content": ["session-logs", "session-key"]})
     b.add("launch-template", aud.COMPUTE[0], {})
 
-    b.add("detector", mon.DETECTOR, {"enable": True})
+    b.add("detector", mon.DETECTOR, {"enable": True, "findingPublishingFrequency": "FIFTEEN_MINUTES"})
     for feature in mon.GUARDDUTY_FEATURES:
         b.add(f"feature-{feature}", mon.DETECTOR_FEATURE, {"name": feature, "status": "ENABLED"}, {"detectorId": ["detector"]})
     b.add("hub", mon.SECURITY_HUB, {})
@@ -463,3 +471,83 @@ def test_monitoring_role_needs_the_managed_monitoring_policy() -> None:
     w = world()
     props(w["monitoring-role-managed"])["policyArn"] = UNKNOWN
     assert check(mon.enhanced_monitoring_uses_its_own_rds_monitoring_role, w) == []
+
+
+# --- issue 14: the size of a setting (floors of policies/floors.yaml) ----------------------------------------------
+
+@pytest.mark.parametrize(("values", "fires"), [
+    (["arn:documents/"], False), (["arn:documents/matters/"], True), (["arn:documents/matters/", "arn:documents/"], False),
+    (["arn:aws:s3"], False), ([UNKNOWN], False),
+])
+def test_data_events_cover_the_whole_bucket(values: list[Any], fires: bool) -> None:
+    w = world()
+    props(w["trail"])["eventSelectors"][0]["dataResources"][0]["values"] = values
+    assert bool(check(aud.case_document_access_is_recorded, w)) is fires
+
+
+@pytest.mark.parametrize(("env", "retention", "fires"), [
+    ("prod", {"mode": "COMPLIANCE", "days": 1}, True), ("prod", {"mode": "COMPLIANCE", "days": 2555}, False),
+    ("prod", {"mode": "COMPLIANCE", "years": 7}, False), ("prod", {"mode": "COMPLIANCE", "years": 1}, True),
+    ("dev", {"mode": "GOVERNANCE", "days": 30}, True), ("dev", {"mode": "GOVERNANCE", "days": 365}, False),
+    ("staging", {"days": 730}, True), ("prod", {"mode": "COMPLIANCE", "days": UNKNOWN}, False),
+])
+def test_archive_lock_length_and_mode_meet_the_floor(env: str, retention: dict[str, Any], fires: bool) -> None:
+    w = world(env)
+    props(w["archive-lock"])["rule"]["defaultRetention"] = retention
+    assert bool(check(aud.audit_archive_locks_objects_by_default, w)) is fires
+
+
+@pytest.mark.parametrize(("statement", "fires"), [
+    (LOG_TAMPER_DENY, False),
+    ({**LOG_TAMPER_DENY, "Action": ["s3:PutObject"]}, True),
+    ({**LOG_TAMPER_DENY, "Action": "s3:Delete*"}, False),
+    ({**LOG_TAMPER_DENY, "Condition": {"StringNotEquals": {"aws:PrincipalArn": "arn:aws:iam::1:role/ops"}}}, True),
+    ({**LOG_TAMPER_DENY, "Effect": "Allow"}, True),
+])
+def test_access_log_bucket_denies_deleting_logs(statement: dict[str, Any], fires: bool) -> None:
+    w = world()
+    props(w["access-logs-policy"])["policy"] = policy(statement)
+    assert bool(check(aud.access_log_buckets_deny_deleting_logs, w)) is fires
+
+
+def test_access_log_bucket_policy_unknown_at_preview_passes() -> None:
+    w = world()
+    props(w["access-logs-policy"])["policy"] = UNKNOWN
+    assert check(aud.access_log_buckets_deny_deleting_logs, w) == []
+
+
+@pytest.mark.parametrize(("env", "days", "fires"), [
+    ("prod", 7, True), ("prod", 90, False), ("prod", 0, False), ("dev", 30, False), ("dev", 14, True), ("staging", 1, True),
+    ("prod", UNKNOWN, False),
+])
+def test_operational_log_retention_floor(env: str, days: Any, fires: bool) -> None:
+    w = world(env)
+    b = Builder(env)
+    b.world = w
+    b.add("flow-logs", aud.LOG_GROUP, {"retentionInDays": days, "tags": {"data-classification": "operational-logs"}})
+    assert bool(check(aud.operational_log_groups_meet_the_retention_floor, w)) is fires
+
+
+@pytest.mark.parametrize(("frequency", "fires"), [
+    ("FIFTEEN_MINUTES", False), ("ONE_HOUR", True), ("SIX_HOURS", True), (None, True), (UNKNOWN, False),
+])
+def test_guardduty_publishes_findings_promptly(frequency: Any, fires: bool) -> None:
+    w = world()
+    detector = props(w["detector"])
+    detector.pop("findingPublishingFrequency")
+    if frequency is not None:
+        detector["findingPublishingFrequency"] = frequency
+    assert bool(check(mon.guardduty_publishes_findings_promptly, w)) is fires
+
+
+@pytest.mark.parametrize(("env", "days", "status", "fires"), [
+    ("prod", 1, "Enabled", True), ("prod", 400, "Enabled", False), ("prod", 1, "Disabled", False), ("dev", 90, "Enabled", False),
+    ("dev", 30, "Enabled", True), ("prod", UNKNOWN, "Enabled", False),
+])
+def test_access_logs_are_kept_for_the_floor(env: str, days: Any, status: str, fires: bool) -> None:
+    w = world(env)
+    b = Builder(env)
+    b.world = w
+    b.add("access-logs-lifecycle", aud.BUCKET_LIFECYCLE, {"rules": [
+        {"id": "expire-access-logs", "status": status, "filter": {}, "expiration": {"days": days}}]}, {"bucket": ["access-logs"]})
+    assert bool(check(aud.access_logs_are_kept_for_the_floor, w)) is fires

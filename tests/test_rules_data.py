@@ -409,3 +409,77 @@ def test_macie_classifies_case_documents(job_props: dict[str, Any], fires: bool)
 def test_macie_job_not_linked_to_the_documents_bucket_fires() -> None:
     job_props = {"s3JobDefinition": {"bucketDefinitions": [{"accountId": "1", "buckets": ["documents-by-name"]}]}}
     assert check(privacy.macie_classifies_case_documents, documents_and_job(job_props, linked=False))
+
+
+# --- issue 14: the size of a setting (floors of policies/floors.yaml) ----------------------------------------------
+
+def plan(env: str, deleted_after: Any, copies: list[dict[str, Any]] | None = None,
+         vaults: list[PolicyResource] | None = None) -> PolicyResource:
+    rule = {"ruleName": "daily", "schedule": "cron(0 5 * * ? *)", "targetVaultName": "v", "copyActions": copies or [],
+            **({} if deleted_after is None else {"lifecycle": {"deleteAfter": deleted_after}})}
+    return res(dp.BACKUP_PLAN, {"rules": [rule]}, name="plan", env=env, deps={"rules": vaults or []})
+
+
+@pytest.mark.parametrize(("env", "days", "copy_days", "fires"), [
+    ("prod", 1, None, True), ("prod", 365, None, False), ("prod", 2557, 30, True), ("prod", None, None, False),
+    ("dev", 7, None, True), ("dev", 35, None, False), ("staging", 34, None, True), ("prod", UNKNOWN, None, False),
+])
+def test_backup_plans_keep_recovery_points_for_the_floor(env: str, days: Any, copy_days: Any, fires: bool) -> None:
+    copies = [] if copy_days is None else [{"destinationVaultArn": "arn:copy", "lifecycle": {"deleteAfter": copy_days}}]
+    assert bool(check(dp.backup_plans_keep_recovery_points_for_the_floor, [plan(env, days, copies)])) is fires
+
+
+def test_prod_backups_are_copied_to_another_region() -> None:
+    home = res(dp.BACKUP_VAULT, {"name": "v"}, name="vault")
+    away = res(dp.BACKUP_VAULT, {"name": "v-copy", "region": "us-west-2"}, name="copy-vault")
+    copy = [{"destinationVaultArn": UNKNOWN, "lifecycle": {"deleteAfter": 2557}}]
+    rule = dp.backups_are_copied_to_another_region_where_required
+    assert check(rule, [home, away, plan("prod", 2557, copy, [home, away])]) == []
+    assert check(rule, [home, away, plan("prod", 2557, [], [home, away])]), "the copy removed"
+    assert check(rule, [home, plan("prod", 2557, copy, [home])]), "copied to a vault in the same region"
+    assert check(rule, [home, plan("dev", 35, [], [home])]) == [], "dev needs no copy"
+    assert check(rule, [home, plan("qa", 35, [], [home])]), "an unknown tier is held to prod's floor"
+
+
+@pytest.mark.parametrize(("type_", "value", "fires"), [
+    (S3_BUCKET, True, True), (S3_BUCKET, False, False), (S3_BUCKET, None, False), (dp.BACKUP_VAULT, True, True),
+    (S3_BUCKET, UNKNOWN, False),
+])
+def test_stateful_stores_are_never_force_destroyed(type_: str, value: Any, fires: bool) -> None:
+    props = {} if value is None else {"forceDestroy": value}
+    for env in ("prod", "dev"):
+        assert bool(check(dp.stateful_stores_are_never_force_destroyed, [res(type_, props, env=env)])) is fires
+
+
+@pytest.mark.parametrize(("ttl", "fires"), [
+    ({"enabled": True, "attributeName": "purge_after"}, False), ({"enabled": True, "attributeName": "due_at"}, True),
+    ({"enabled": False, "attributeName": "due_at"}, False), (None, False), ({"enabled": True, "attributeName": UNKNOWN}, False),
+])
+def test_privacy_ledger_records_expire_only_when_marked(ttl: Any, fires: bool) -> None:
+    props = {**LEDGER_TAGS, **({} if ttl is None else {"ttl": ttl})}
+    assert bool(check(privacy.privacy_ledger_records_expire_only_when_marked, [res(TABLE, props)])) is fires
+
+
+@pytest.mark.parametrize(("days", "fires"), [(35, False), (None, False), (1, True), (UNKNOWN, False)])
+def test_privacy_ledger_recovery_window_meets_the_floor(days: Any, fires: bool) -> None:
+    pitr = {"enabled": True, **({} if days is None else {"recoveryPeriodInDays": days})}
+    table = res(TABLE, {**LEDGER_TAGS, "pointInTimeRecovery": pitr})
+    assert bool(check(privacy.privacy_ledger_is_recoverable_to_any_point, [table])) is fires
+
+
+@pytest.mark.parametrize(("env", "job_props", "account", "fires"), [
+    ("prod", {"samplingPercentage": 100, "scheduleFrequency": {"dailySchedule": True}}, "FIFTEEN_MINUTES", False),
+    ("prod", {"samplingPercentage": 10, "scheduleFrequency": {"dailySchedule": True}}, "FIFTEEN_MINUTES", True),
+    ("prod", {"scheduleFrequency": {"dailySchedule": True}}, "FIFTEEN_MINUTES", False),
+    ("prod", {"scheduleFrequency": {"weeklySchedule": "MONDAY"}}, "FIFTEEN_MINUTES", True),
+    ("dev", {"scheduleFrequency": {"weeklySchedule": "MONDAY"}}, "FIFTEEN_MINUTES", False),
+    ("dev", {"scheduleFrequency": {"monthlySchedule": 1}}, "FIFTEEN_MINUTES", True),
+    ("prod", {"scheduleFrequency": {"dailySchedule": True}}, "SIX_HOURS", True),
+    ("prod", {"scheduleFrequency": {"dailySchedule": True}}, None, True),
+    ("prod", {"samplingPercentage": UNKNOWN, "scheduleFrequency": UNKNOWN}, UNKNOWN, False),
+])
+def test_macie_covers_every_case_document_promptly(env: str, job_props: dict[str, Any], account: Any, fires: bool) -> None:
+    bucket = res(S3_BUCKET, {"tags": classified("case-documents")}, name="documents", env=env)
+    job = res(privacy.MACIE_JOB, {"jobType": "SCHEDULED", **job_props}, name="job", env=env, deps={"s3JobDefinition": [bucket]})
+    macie = res(privacy.MACIE_ACCOUNT, {} if account is None else {"findingPublishingFrequency": account}, name="macie", env=env)
+    assert bool(check(privacy.macie_covers_every_case_document_promptly, [bucket, job, macie])) is fires

@@ -37,6 +37,7 @@ NEVER_USE = statement("AdministratorsNeverUseTheKey", "Deny", {"AWS": "*"}, ["km
 LOGS = statement("Logs", "Allow", {"Service": "logs.us-east-1.amazonaws.com"}, "kms:Encrypt*",
                  {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*:111122223333:*"}})
 DENY_HTTP = statement("DenyInsecureTransport", "Deny", "*", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})
+DENY_OLD_TLS = statement("DenyOutdatedTls", "Deny", "*", "s3:*", {"NumericLessThan": {"s3:TlsVersion": "1.2"}})
 DENY_NOT_KMS = statement("DenyPutWithoutKmsEncryption", "Deny", "*", "s3:PutObject",
                          {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}})
 DENY_OTHER_KEY = statement("DenyPutWithOtherKmsKey", "Deny", "*", "s3:PutObject",
@@ -59,17 +60,18 @@ def world() -> World:
     b.add("documents", enc.S3_BUCKET, {"tags": {"data-classification": "case-documents"}})
     b.add("documents-sse", enc.BUCKET_ENCRYPTION, sse("aws:kms", "arn:aws:kms:key/docs"),
           {"bucket": ["documents"], "rules": ["key-case-documents"]})
-    b.add("documents-policy", enc.BUCKET_POLICY, {"policy": policy(DENY_HTTP, DENY_NOT_KMS, DENY_OTHER_KEY), "bucket": "b"},
+    b.add("documents-policy", enc.BUCKET_POLICY, {"policy": policy(DENY_HTTP, DENY_OLD_TLS, DENY_NOT_KMS, DENY_OTHER_KEY), "bucket": "b"},
           {"bucket": ["documents"], "policy": ["documents", "key-case-documents"]})
     b.add("access-logs", enc.S3_BUCKET, {"tags": {"data-classification": "audit-logs"}})
     b.add("access-logs-sse", enc.BUCKET_ENCRYPTION, sse("AES256"), {"bucket": ["access-logs"]})
-    b.add("access-logs-policy", enc.BUCKET_POLICY, {"policy": policy(DENY_HTTP), "bucket": "b"}, {"bucket": ["access-logs"]})
+    b.add("access-logs-policy", enc.BUCKET_POLICY, {"policy": policy(DENY_HTTP, DENY_OLD_TLS), "bucket": "b"}, {"bucket": ["access-logs"]})
     b.add("documents-logging", enc.BUCKET_LOGGING, {"bucket": "b", "targetBucket": "l"},
           {"bucket": ["documents"], "targetBucket": ["access-logs-policy"]})
     b.add("params", enc.DB_PARAMETER_GROUP, {"parameters": [{"name": "rds.force_ssl", "value": "1"}]})
     b.add("database", enc.DB_INSTANCE, {"storageEncrypted": True, "kmsKeyId": "k", "performanceInsightsEnabled": True,
                                         "performanceInsightsKmsKeyId": "k", "manageMasterUserPassword": True,
-                                        "masterUserSecretKmsKeyId": "s", "parameterGroupName": "params", "username": "admin"},
+                                        "masterUserSecretKmsKeyId": "s", "parameterGroupName": "params", "username": "admin",
+                                        "caCertIdentifier": "rds-ca-rsa2048-g1", "iamDatabaseAuthenticationEnabled": True},
           {"kmsKeyId": ["key-case-database"], "performanceInsightsKmsKeyId": ["key-case-database"],
            "masterUserSecretKmsKeyId": ["key-application-secrets"], "parameterGroupName": ["params"]})
     b.add("ledger", enc.TABLE, {"serverSideEncryption": {"enabled": True, "kmsKeyArn": "k"}},
@@ -381,3 +383,44 @@ def test_external_ids_must_be_generated_long_enough() -> None:
     assert ["written into the program" in m for m in check("external-ids-are-generated", w)] == [True]
     props(w, "vendor")["assumeRolePolicy"] = UNKNOWN
     assert check("external-ids-are-generated", w) == []
+
+
+# --- issue 14: the size of a setting (floors of policies/floors.yaml) ----------------------------------------------
+
+@pytest.mark.parametrize(("tls", "fires"), [
+    ([DENY_OLD_TLS], False), ([], True),
+    ([statement("DenyOutdatedTls", "Deny", "*", "s3:*", {"NumericLessThan": {"s3:TlsVersion": "1.0"}})], True),
+    ([statement("DenyOutdatedTls", "Deny", "*", "s3:*", {"NumericLessThan": {"s3:TlsVersion": 1.3}})], False),
+    ([statement("DenyOutdatedTls", "Deny", "*", "s3:GetObject", {"NumericLessThan": {"s3:TlsVersion": "1.2"}})], True),
+    ([statement("DenyOutdatedTls", "Deny", "*", "s3:*", {"NumericLessThanIfExists": {"s3:TlsVersion": "1.2"}})], True),
+])
+def test_bucket_policies_deny_outdated_tls(tls: list[dict[str, Any]], fires: bool) -> None:
+    w = world()
+    props(w, "documents-policy")["policy"] = policy(DENY_HTTP, *tls, DENY_NOT_KMS, DENY_OTHER_KEY)
+    assert bool(check(enc.bucket_policies_deny_outdated_tls, w)) is fires
+
+
+def test_bucket_tls_floor_unknown_policy_passes() -> None:
+    w = world()
+    props(w, "documents-policy")["policy"] = UNKNOWN
+    assert check(enc.bucket_policies_deny_outdated_tls, w) == []
+
+
+@pytest.mark.parametrize(("authority", "fires"), [
+    ("rds-ca-rsa2048-g1", False), ("rds-ca-ecc384-g1", False), ("rds-ca-2019", True), (None, True), (UNKNOWN, False),
+])
+def test_case_database_presents_a_current_certificate(authority: Any, fires: bool) -> None:
+    w = world()
+    props(w, "database")["caCertIdentifier"] = authority
+    if authority is None:
+        props(w, "database").pop("caCertIdentifier")
+    assert bool(check(enc.case_database_presents_a_current_certificate, w)) is fires
+
+
+@pytest.mark.parametrize(("enabled", "fires"), [(True, False), (False, True), (None, True), (UNKNOWN, False)])
+def test_case_database_accepts_iam_authentication(enabled: Any, fires: bool) -> None:
+    w = world()
+    props(w, "database")["iamDatabaseAuthenticationEnabled"] = enabled
+    if enabled is None:
+        props(w, "database").pop("iamDatabaseAuthenticationEnabled")
+    assert bool(check(enc.case_database_accepts_iam_authentication, w)) is fires

@@ -44,6 +44,12 @@ def account_only() -> str:
                    "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}})
 
 
+def gateway_policy() -> str:
+    """A gateway endpoint's policy: this account's principals, to this account's resources only."""
+    return policy({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*",
+                   "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceAccount": ACCOUNT}}})
+
+
 def acl_entry(number: int, action: str, protocol: str, ports: tuple[int, int], cidr: str) -> dict[str, Any]:
     return {"ruleNo": number, "action": action, "protocol": protocol, "fromPort": ports[0], "toPort": ports[1], "cidrBlock": cidr}
 
@@ -60,7 +66,8 @@ def network(b: Builder) -> None:
           {"routeTableId": ["public-table"], "gatewayId": ["igw"]})
     for service, kind in net.REQUIRED_ENDPOINTS.items():
         b.add(f"endpoint-{service}", net.VPC_ENDPOINT, {
-            "serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind, "policy": account_only(),
+            "serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind,
+            "policy": gateway_policy() if kind == "Gateway" else account_only(),
             **({"privateDnsEnabled": True} if kind == "Interface" else {})}, {"vpcId": ["vpc"]})
     b.add("default-sg", net.DEFAULT_SECURITY_GROUP, {"ingress": [], "egress": []}, {"vpcId": ["vpc"]})
     b.add("app-acl", net.NETWORK_ACLS[0], {"ingress": [
@@ -219,8 +226,93 @@ HTTPS_ACTION = {"type": "forward", "order": 1, "targetGroupArn": UNKNOWN}
 WEEKLY_ON_MONDAY = "cron(0 2 ? * MON *)"
 PUBLIC_RANGE = "198.51.100.0/24"
 
+def acl_allows(key: str, number: int, protocol: str, ports: tuple[int, int], cidr: str) -> Change:
+    """Append an allow entry to a network ACL's inline ingress."""
+
+    def change(w: World) -> None:
+        props(w[key])["ingress"] = [*props(w[key])["ingress"], acl_entry(number, "allow", protocol, ports, cidr)]
+
+    return change
+
+
+def endpoint_group(cidr: str) -> Change:
+    """The kms interface endpoint gets a security group of its own admitting HTTPS from `cidr`."""
+    return both(adding("endpoints-sg", net.SECURITY_GROUP, {"vpcId": UNKNOWN}, {"vpcId": ["vpc"]}),
+                adding("endpoints-in", net.INGRESS_RULE, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": cidr},
+                       {"securityGroupId": ["endpoints-sg"]}),
+                depending("endpoint-kms", "securityGroupIds", "endpoints-sg"))
+
+
+def app_egress(**values: Any) -> Change:
+    return adding("app-out", net.EGRESS_RULE, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **values},
+                  {"securityGroupId": ["app-sg"]})
+
+
+APP_CLIENT = {"allowedOauthFlows": ["code"], "refreshTokenValidity": 12, "accessTokenValidity": 1, "idTokenValidity": 1,
+              "tokenValidityUnits": {"refreshToken": "hours", "accessToken": "hours", "idToken": "hours"}}
+
+
+def app_client(**values: Any) -> Change:
+    return adding("app-client", edg.USER_POOL_CLIENT, {k: v for k, v in {**APP_CLIENT, **values}.items() if v is not None})
+
+
+PRIVATE_APP_ACL = depending("app-acl", "subnetIds", "app-0")
+
 # (rule, change, fires, why)
 CASES: list[tuple[str, Change, bool, str]] = [
+    # issue 14: the size of a setting, and reachability per port and source
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc", PRIVATE_APP_ACL, False, "ephemeral TCP only"),
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
+     both(PRIVATE_APP_ACL, acl_allows("app-acl", 150, "-1", (0, 0), "0.0.0.0/0")), True, "all inbound after the admin denies"),
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
+     both(PRIVATE_APP_ACL, acl_allows("app-acl", 150, "tcp", (443, 443), PUBLIC_RANGE)), True, "HTTPS from a public range"),
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
+     both(PRIVATE_APP_ACL, acl_allows("app-acl", 150, "-1", (0, 0), "10.30.64.0/22")), False, "a range inside the VPC"),
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
+     both(depending("app-acl", "subnetIds", "public-0"), acl_allows("app-acl", 150, "tcp", (443, 443), "0.0.0.0/0")),
+     False, "the public tier's ACL is the edge's business"),
+    ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
+     both(PRIVATE_APP_ACL, acl_allows("app-acl", 150, UNKNOWN, (0, 0), "0.0.0.0/0")), False, "unknown protocol"),
+    ("gateway-endpoints-reach-only-this-accounts-resources", setting("endpoint-s3", "policy", account_only()), True,
+     "any account's bucket"),
+    ("gateway-endpoints-reach-only-this-accounts-resources", setting("endpoint-s3", "policy", policy(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::al2023-repos/*"})),
+     False, "reads of AWS's named buckets"),
+    ("gateway-endpoints-reach-only-this-accounts-resources", setting("endpoint-kms", "policy", account_only()), False, "interface"),
+    ("gateway-endpoints-reach-only-this-accounts-resources", setting("endpoint-s3", "policy", UNKNOWN), False, "unknown policy"),
+    ("interface-endpoints-admit-only-the-vpc", endpoint_group("0.0.0.0/0"), True, "HTTPS from anywhere"),
+    ("interface-endpoints-admit-only-the-vpc", endpoint_group(PUBLIC_RANGE), True, "a public range"),
+    ("interface-endpoints-admit-only-the-vpc", endpoint_group(VPC_CIDR), False, "the VPC"),
+    ("interface-endpoints-admit-only-the-vpc", endpoint_group(UNKNOWN), False, "unknown range"),
+    ("private-tiers-send-nothing-beyond-the-vpc", app_egress(cidrIpv4="0.0.0.0/0"), True, "HTTPS to the internet"),
+    ("private-tiers-send-nothing-beyond-the-vpc", app_egress(cidrIpv6="::/0"), True, "IPv6 internet"),
+    ("private-tiers-send-nothing-beyond-the-vpc", app_egress(cidrIpv4="10.30.64.0/22"), False, "inside the VPC"),
+    ("private-tiers-send-nothing-beyond-the-vpc", app_egress(prefixListId="pl-63a5400a"), False, "the S3 gateway prefix list"),
+    ("private-tiers-send-nothing-beyond-the-vpc", adding("alb-out", net.EGRESS_RULE, {"cidrIpv4": "0.0.0.0/0"},
+                                                         {"securityGroupId": ["alb-sg"]}), False, "the edge reaches Cognito"),
+    ("private-tiers-send-nothing-beyond-the-vpc", setting("db-sg", "egress", [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]),
+     True, "inline egress of the database group"),
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-logs", "retentionInDays", 3), True, "kept three days"),
+    ("vpc-flow-logs-capture-all-traffic", setting("flow-logs", "retentionInDays", 90), False, "prod's floor"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.statement.rateBasedStatement.limit", 1_000_000),
+     True, "a thousandfold"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.statement.rateBasedStatement.limit", 2000),
+     False, "at the ceiling"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.statement.rateBasedStatement.evaluationWindowSec",
+                                                                60), True, "1000 a minute is 5000 in 5 minutes"),
+    ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.statement.rateBasedStatement.limit", UNKNOWN),
+     False, "unknown limit"),
+    ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", True), True, "fails open"),
+    ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", False), False, "fails closed"),
+    ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", UNKNOWN), False, "unknown"),
+    ("sign-in-tokens-are-short-lived", app_client(), False, "12-hour refresh, 1-hour access and ID tokens"),
+    ("sign-in-tokens-are-short-lived", app_client(refreshTokenValidity=720), True, "30-day refresh tokens"),
+    ("sign-in-tokens-are-short-lived", app_client(tokenValidityUnits=None), True, "12 days: refresh tokens count in days"),
+    ("sign-in-tokens-are-short-lived", app_client(refreshTokenValidity=None), True, "Cognito's 30-day default"),
+    ("sign-in-tokens-are-short-lived", app_client(accessTokenValidity=UNKNOWN, refreshTokenValidity=UNKNOWN), False, "unknown"),
+    ("sign-in-uses-the-authorization-code-flow-only", app_client(), False, "code"),
+    ("sign-in-uses-the-authorization-code-flow-only", app_client(allowedOauthFlows=["code", "implicit"]), True, "implicit"),
+    ("sign-in-uses-the-authorization-code-flow-only", app_client(allowedOauthFlows=UNKNOWN), False, "unknown"),
     # NET-01
     ("subnets-never-assign-public-ips", setting("app-0", "mapPublicIpOnLaunch", True), True, "public IPs on launch"),
     ("subnets-never-assign-public-ips", setting("app-0", "mapPublicIpOnLaunch", None), False, "absent means false"),

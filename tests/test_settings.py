@@ -36,7 +36,7 @@ from caseshield.settings import (
 SHIPPED_STACKS = ("dev", "staging", "prod")
 STACK_TYPE = "pulumi:pulumi:Stack"
 # Floors per setting as the issue and Pulumi.yaml state them: (dev/staging, prod). Written out here rather than
-# read from settings.FLOORS so that lowering a floor in the code fails these tests.
+# read from policies/floors.yaml (settings.FLOOR_PATHS) so that lowering a floor there fails these tests.
 EXPECTED_FLOORS = {
     "auditLogRetentionDays": (90, 365),
     "operationalLogRetentionDays": (30, 90),

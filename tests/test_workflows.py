@@ -57,7 +57,7 @@ def _zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_workflows_exist() -> None:
-    assert [p.name for p in _workflows()] == ["deploy.yml", "pull-request.yml"]
+    assert [p.name for p in _workflows()] == ["deploy.yml", "nightly-audit.yml", "pull-request.yml"]
 
 
 def test_actionlint_finds_nothing() -> None:
@@ -126,3 +126,28 @@ def test_deploy_runs_only_with_credentials_and_promotes_through_environments() -
     assert "refs/heads/main" in jobs["up-dev"]["if"]
     preview = " ".join(s.get("run", "") for s in jobs["preview"]["steps"])
     assert "pulumi preview" in preview and "--policy-pack policies" in preview
+
+
+def test_nightly_audit_runs_each_stack_with_its_audit_role_and_fails_on_drift() -> None:
+    document = _load(WORKFLOWS / "nightly-audit.yml")
+    assert set(document["on"]) == {"schedule", "workflow_dispatch"} and document["on"]["schedule"][0]["cron"]
+    audit, upload = document["jobs"]["audit"], document["jobs"]["code-scanning"]
+    assert audit["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]  # promotion order, one at a time
+    assert audit["strategy"]["max-parallel"] == 1 and audit["strategy"]["fail-fast"] is False
+    assert audit["environment"] == "audit-${{ matrix.stack }}"
+    assert audit["permissions"] == {"contents": "read", "id-token": "write"}
+    steps = audit["steps"]
+    credentials = next(s for s in steps if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
+    assert credentials["with"]["role-to-assume"] == "${{ vars.SECURITY_AUDITOR_ROLE_ARN }}"
+    sha = {u for p in _workflows() if p.name != "nightly-audit.yml" for u in re.findall(r"uses:\s*(\S+)", p.read_text())}
+    assert {s["uses"] for s in steps if "uses" in s} <= sha, "reuse the SHAs the other workflows pin"
+    run = "\n".join(s.get("run", "") for s in steps)
+    assert 'caseshield audit --stack "$STACK" --format md,json,sarif,junit --out "reports/audit-$STACK"' in run
+    assert 'caseshield-audit.md" >> "$GITHUB_STEP_SUMMARY"' in run and 'test "$AUDIT_RC" = 0' in run
+    assert "make setup" in run
+    # Not configured: the first step says so in the summary, every later step is skipped (not failed).
+    assert "SECURITY_AUDITOR_ROLE_ARN" in steps[0]["env"]["ROLE_ARN"] and "GITHUB_STEP_SUMMARY" in steps[0]["run"]
+    assert all("steps.role.outputs.configured == 'true'" in s["if"] for s in steps[1:])
+    assert upload["needs"] == "audit" and upload["permissions"]["security-events"] == "write"
+    sarif = next(s for s in upload["steps"] if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@"))
+    assert sarif["with"]["sarif_file"] == "reports/caseshield-audit.sarif"

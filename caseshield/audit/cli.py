@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import ProfileNotFound
 
 from caseshield.audit import policy
 from caseshield.audit.account import Account
@@ -64,7 +65,7 @@ def add_audit_parser(sub: argparse._SubParsersAction) -> None:
     audit.add_argument("--print-policy", action="store_true",
                        help="print the least-privilege read-only IAM policy the audit needs, and exit")
     audit.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
-    audit.set_defaults(func=cmd_audit)
+    audit.set_defaults(func=cmd_audit, parser=audit)
 
 
 def _accounts(args: argparse.Namespace) -> list[Account]:
@@ -90,17 +91,27 @@ def _accounts(args: argparse.Namespace) -> list[Account]:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from caseshield.render import FormatError, parse_formats
+    from caseshield.render import parse_formats
 
     if args.print_policy:
         print(policy.render())
         return 0
     if not args.stack and not args.stack_export:
-        raise FormatError("caseshield audit needs --stack NAME (or --stack-export FILE), or --print-policy")
+        # A usage error as argparse writes one (usage line, then the missing option), exit 2; not a refused input.
+        args.parser.print_usage(sys.stderr)
+        print(f"{args.parser.prog}: error: the following arguments are required: --stack NAME (or --stack-export FILE; "
+              "--print-policy needs neither)", file=sys.stderr)
+        return 2
     formats = parse_formats(args.format)
     out = Path(args.out)
     clear(out)  # writable, and no earlier run's audit report can be mistaken for this one's
-    accounts = _accounts(args)
+    try:
+        accounts = _accounts(args)
+    except ProfileNotFound:
+        print(f"caseshield: --profile {args.profile}: no such profile in the AWS config file (~/.aws/config, or "
+              "AWS_CONFIG_FILE). Fix: add a profile that assumes the security-auditor role (role_arn, source_profile, "
+              "mfa_serial), or drop --profile to use the environment's credentials.", file=sys.stderr)
+        return 2
     report = AuditReport([])
     for account in accounts:
         try:

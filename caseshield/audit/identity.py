@@ -27,7 +27,7 @@ from policies.rules.identity import (
 
 # Inline policies of matrix roles that are not data classes: the segregation-of-duties denies, key administration
 # and the deployer's grant.
-SUPPORT_POLICIES = ("segregation-of-duties", "key-administration", "deploy")
+SUPPORT_POLICIES = ("segregation-of-duties", "key-administration", "deploy", "live-audit")
 CONTENT_CLASSES = ("case-documents", "case-database", "application-secrets")
 
 
@@ -56,6 +56,8 @@ def iam_equals_the_role_matrix(account: Account) -> list[str]:
             found.append(f"{name}: data-class policies {sorted(classes)}, the matrix says {sorted(role.data)}")
         found += [f"{name}: inline policy {n} is neither a data class nor a support policy" for n in sorted(policies)
                   if n not in matrix.actions and n not in SUPPORT_POLICIES]
+        if "live-audit" in policies and (extra := beyond_live_audit(policies["live-audit"])):
+            found.append(f"{name}: live-audit allows {extra}, more than `caseshield audit --print-policy`")
         for cls in sorted(classes & set(role.data)):
             extra = sorted({a for a in allowed_actions(policies, cls) if a.lower() not in matrix_actions(matrix, cls, role.data[cls])})
             if extra:
@@ -64,6 +66,14 @@ def iam_equals_the_role_matrix(account: Account) -> list[str]:
         if attached != set(role.managed_policies):
             found.append(f"{name}: managed policies {sorted(attached)}, the matrix says {sorted(role.managed_policies)}")
     return found
+
+
+def beyond_live_audit(policy: dict[str, Any]) -> list[str]:
+    """What an auditor's `live-audit` policy allows beyond the live checks' declared actions (--print-policy)."""
+    from caseshield.audit.policy import actions
+
+    declared = {a.lower() for a in actions()}
+    return sorted(a for a in allowed_actions({"live-audit": policy}) if a.lower() not in declared)
 
 
 def trust(account: Account, matrix_role: str) -> list[dict[str, Any]]:
@@ -223,8 +233,11 @@ def data_permissions_name_their_resources(account: Account) -> list[str]:
     matrix, found = load_matrix(), []
     data_actions = {a.lower() for cls in matrix.actions for lvl in ("read", "write", "manage") for a in matrix.actions_for(cls, lvl)}
     deployers = {account.name(r.name) for r in matrix.roles.values() if r.deploys_infrastructure}
+    auditors = {account.name(r.name) for r in matrix.roles.values() if r.runs_live_audit}
     for role_name in sorted(account.roles):
         for policy_name, policy in account.inline_policies(role_name).items():
+            if role_name in auditors and policy_name == "live-audit" and not beyond_live_audit(policy):
+                continue  # the audit's configuration reads (rds:DescribeDBInstances, ...) on "*"; more is a finding
             for st in statements(policy):
                 if st.get("Effect") != "Allow" or "*" not in as_list(st.get("Resource")):
                     continue

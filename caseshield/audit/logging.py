@@ -84,8 +84,9 @@ def audit_logs_are_kept_and_sessions_recorded(account: Account) -> list[str]:
     inputs = content.get("inputs", {})
     if not inputs.get("cloudWatchEncryptionEnabled") or inputs.get("cloudWatchLogGroupName") != f"/caseshield/{account.stack}/ssm-sessions":
         found.append("Session Manager preferences do not stream sessions to the encrypted ssm-sessions log group")
-    if not inputs.get("kmsKeyId"):
-        found.append("Session Manager preferences do not encrypt sessions with a KMS key")
+    if not account.same_key(inputs.get("kmsKeyId"), "audit-logs"):  # the key found by its alias (kms:ListAliases)
+        found.append(f"Session Manager preferences encrypt sessions with {inputs.get('kmsKeyId') or 'no KMS key'}, "
+                     f"not the audit-logs key alias/{account.prefix}/audit-logs")
     return found
 
 

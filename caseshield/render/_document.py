@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from caseshield.render import _model as m
-from caseshield.render import third_party
+from caseshield.render import live, third_party
 from caseshield.render._blocks import Block, Fold, Heading, Inline, Item, Items, Meta, Span, code, para, status, table
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ def report_blocks(report: CheckReport) -> list[Block]:
         para(f"Generated at {report.generated_at} · report schema {report.schema_version} · "
              f"{len(report.catalog.controls)} controls · {len(report.stacks)} stack(s)"),
         *_verdict(report), *_stacks(report), *_matrix(report), *_coverage(report), *_findings(report), *third_party.blocks(report),
+        *live.blocks(report),
         *_waivers(report), *_parity(report), *_mutation(report), *_notes(report),
     ]
 
@@ -35,27 +36,32 @@ def _verdict(report: CheckReport) -> list[Block]:
 
 def _stacks(report: CheckReport) -> list[Block]:
     headers = ("stack", "environment", "resources", *(f"controls {m.COUNT_LABELS[s]}" for s in m.STATUSES), "result",
-               "settings error", *third_party.COUNT_HEADERS)
+               "settings error", *third_party.COUNT_HEADERS, *(live.COUNT_HEADERS if live.audited(report) else ()))
     rows = []
     for s in m.stacks(report):
         counts = m.counts(s, report.catalog)
         rows.append((Span(s.stack, strong=True), Span(s.environment), Span(str(s.resource_count)),
                      *(Span(str(counts[st])) for st in m.STATUSES), status("pass" if s.passed else "fail"),
-                     Span(m.text(s.settings_error)), *third_party.count_cells(s)))
+                     Span(m.text(s.settings_error)), *third_party.count_cells(s),
+                     *(live.count_cells(s) if live.audited(report) else ())))
     return [Heading(2, "Stacks"), table(headers, rows, "No stack was checked.")]
 
 
 def _matrix(report: CheckReport) -> list[Block]:
     stacks = m.stacks(report)
-    headers = ("control", "title", "severity", "enforcement", *(s.stack for s in stacks), *third_party.column(report))
+    # Per stack, the preventive result (policy pack, checkov folded in) and, when given, the detective (live) one.
+    audited = [s for s in stacks if live.audited(report)]
+    headers = ("control", "title", "severity", "enforcement", *(s.stack for s in stacks), *third_party.column(report),
+               *(live.header(s) for s in audited))
     controls = m.controls(report.catalog)
     rows = [(code(c.id), Span(c.title), Span(c.severity), Span(c.enforcement), *(status(m.control_status(s, c.id)) for s in stacks),
-             *third_party.control_cells(report, c.id)) for c in controls]
-    meta = [_meta(c.id, c.domain, *((s.stack, m.control_status(s, c.id)) for s in stacks)) for c in controls]
+             *third_party.control_cells(report, c.id), *(live.cell(s, c.id) for s in audited)) for c in controls]
+    meta = [_meta(c.id, c.domain, *((s.stack, m.control_status(s, c.id)) for s in stacks),
+                  *((s.stack, s.live.controls[c.id]) for s in audited if s.live and c.id in s.live.controls)) for c in controls]
     if report.checkov is not None:  # failing checks no control lists are failures of their own
         unmapped = [third_party.unmapped_status(s) or "error" for s in stacks]
         rows.append((code("—"), Span(third_party.UNMAPPED), Span("—"), Span("mandatory"), *(status(u) for u in unmapped),
-                     status(max(unmapped, key=m.RANK.__getitem__, default="pass"))))
+                     status(max(unmapped, key=m.RANK.__getitem__, default="pass")), *(Span("—") for _ in audited)))
         meta.append(_meta("third-party", "third-party", *((s.stack, u) for s, u in zip(stacks, unmapped, strict=True))))
     return [Heading(2, "Control/stack matrix"), table(headers, rows, "The catalog has no control.", meta)]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from caseshield.project import promotion_key
-from caseshield.render import third_party
+from caseshield.render import live, third_party
 from policies.catalog import FRAMEWORKS, Catalog, Control
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def verdict_reasons(report: CheckReport) -> list[str]:
         reasons.append(f"{len(report.parity)} parity finding(s): a higher tier is looser than a lower one")
     if missing := without_kill(report):
         reasons.append(f"{len(missing)} control(s) without a killed mutant ({', '.join(missing)})")
-    return reasons + third_party.reasons(report)
+    return reasons + third_party.reasons(report) + live.reasons(report)
 
 
 def text(value: Any) -> str:

@@ -38,8 +38,9 @@ FILTER_SCRIPT = """
     });
     document.querySelectorAll("table.filterable").forEach(function (table) {
       Array.prototype.forEach.call(table.rows[0].cells, function (head, i) {
-        if (stacks.indexOf(head.textContent) < 0) { return; }
-        Array.prototype.forEach.call(table.rows, function (row) { row.cells[i].hidden = !!stack && head.textContent !== stack; });
+        var name = head.textContent.replace(/ [(]live[)]$/, "");  // a stack's live-audit column goes with the stack
+        if (stacks.indexOf(name) < 0) { return; }
+        Array.prototype.forEach.call(table.rows, function (row) { row.cells[i].hidden = !!stack && name !== stack; });
       });
     });
     document.getElementById("filter-count").textContent = shown + " matching rows and finding groups";

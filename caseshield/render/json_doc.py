@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from caseshield.render import _model as m
-from caseshield.render import third_party
+from caseshield.render import live, third_party
 from policies.catalog import CATALOG_PATH
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def _stack(s: StackReport, report: CheckReport) -> dict[str, Any]:
             "settings_error": s.settings_error, "counts": m.counts(s, report.catalog),
             "controls": {c.id: m.control_status(s, c.id) for c in report.catalog.controls},
             "findings": [_finding(f) for f in m.findings(s)], "preview": s.preview, "checkov": third_party.json_stack(s),
+            "live": live.json_stack(s),
             "not_run": [_outcome(o) for o in s.not_run], "rule_errors": [_outcome(o) for o in s.rule_errors]}
 
 

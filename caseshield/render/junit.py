@@ -49,7 +49,21 @@ def _stack_suite(s: StackReport, report: CheckReport) -> ET.Element:
         _control_case(suite, s, c, grouped.get(c.id, []))
     if s.checkov is not None:
         _checkov_case(suite, s)
+    if s.live is not None:
+        _live_cases(suite, s)
     return suite
+
+
+def _live_cases(suite: ET.Element, s: StackReport) -> None:
+    """One case per live-checked control: a failure when the audit found drift, an error when it could not observe."""
+    assert s.live is not None
+    for control, result in s.live.controls.items():
+        case = _case(suite, s.stack, f"{control} (live audit)")
+        problems = [p for p in s.live.problems if p.control == control]
+        if result != "pass":
+            _outcome(case, "failure" if result == "fail" else "error",
+                     f"live audit: {'drift' if result == 'fail' else 'not observed'}", "live",
+                     "\n".join(f"{p.check} ({p.status}): {'; '.join(p.messages)}" for p in problems))
 
 
 def _checkov_case(suite: ET.Element, s: StackReport) -> None:

@@ -16,6 +16,7 @@ from caseshield.render import _model as m
 from caseshield.render import third_party
 
 if TYPE_CHECKING:
+    from caseshield.live_results import LiveProblem
     from caseshield.report import CheckReport, Finding
     from policies.catalog import Control
 
@@ -33,9 +34,17 @@ def log(report: CheckReport) -> dict[str, Any]:
     rules = _rule_controls(report)
     index = {rule: i for i, rule in enumerate(rules)}
     results = [_result(f, report.catalog.get(f.control), index[f.rule]) for s in m.stacks(report) for f in m.findings(s)]
+    descriptors = [_descriptor(rule, report.catalog.get(cid)) for rule, cid in rules.items()]
+    # Live checks that did not pass: one rule per live check (`live/<check>`), one result per stack.
+    live_rules = sorted({(f"live/{p.check}", p.control) for s in report.stacks if s.live for p in s.live.problems})
+    for rule, cid in live_rules:
+        index[rule] = len(descriptors)
+        descriptors.append({**_descriptor(rule, report.catalog.get(cid)), "name": rule})
+    results += [_live_result(s.stack, p, report.catalog.get(p.control), index[f"live/{p.check}"])
+                for s in m.stacks(report) if s.live for p in s.live.problems]
     notifications = _notifications(report)
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [{
-        "tool": {"driver": {"name": "caseshield", "rules": [_descriptor(rule, report.catalog.get(cid)) for rule, cid in rules.items()]}},
+        "tool": {"driver": {"name": "caseshield", "rules": descriptors}},
         "invocations": [{"executionSuccessful": all(s.settings_error is None for s in report.stacks),
                          "endTimeUtc": report.generated_at, "toolExecutionNotifications": notifications}],
         "results": results,
@@ -88,6 +97,18 @@ def _result(f: Finding, c: Control, rule_index: int) -> dict[str, Any]:
                                    "properties": {"owner": f.waiver.owner, "approver": f.waiver.approver, "ticket": f.waiver.ticket,
                                                   "expires": f.waiver.expires}}]
     return result
+
+
+def _live_result(stack: str, p: LiveProblem, c: Control, rule_index: int) -> dict[str, Any]:
+    """A live check's drift (fail) or a control it could not observe (error), located at the stack's account."""
+    what = "drift" if p.status == "fail" else "not observed"
+    return {
+        "ruleId": f"live/{p.check}", "ruleIndex": rule_index, "level": "error",
+        "message": {"text": f"[{stack}] {c.id} {c.title}: live audit {what}: {'; '.join(p.messages) or 'no detail'}"},
+        "locations": [{"logicalLocations": [{"fullyQualifiedName": f"stack/{stack}/{c.id}", "name": stack, "kind": "resource"}]}],
+        "partialFingerprints": {"caseshield/v1": hashlib.sha256("\0".join((stack, "live", p.check, p.status)).encode()).hexdigest()},
+        "properties": {"stack": stack, "control": c.id, "severity": c.severity, "status": p.status, "source": "live"},
+    }
 
 
 def _fingerprint(f: Finding) -> str:

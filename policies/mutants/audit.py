@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.mutants import drop_prop, drop_statement, edit_document, mutant, set_path, set_prop
+from policies.mutants import drop_prop, drop_statement, edit, edit_document, mutant, set_path, set_prop
 from policies.rules._support import S3_BUCKET as BUCKET
 from policies.rules.audit import (
     BUCKET_LOGGING,
@@ -191,3 +191,41 @@ mutant("ir-02-config-rule-without-runbook", "IR-02", "a Config rule names no run
        transform=set_prop(CONFIG_RULE, "description", "Customer-managed KMS keys rotate.", name="*-rule-cmk-backing-key-rotation-enabled"))
 mutant("ir-02-finding-rule-without-runbook", "IR-02", "the GuardDuty finding rule names no runbook",
        transform=set_prop(EVENT_RULE, "description", "GuardDuty finding of high or critical severity.", name="*-guardduty-high-severity"))
+
+
+# --- issue 14: the size of a setting, not only its presence (floors of policies/floors.yaml) ------------------------
+
+def data_events_under_a_prefix(props: dict[str, Any]) -> None:
+    """The trail's S3 data events narrowed from the whole documents bucket to one key prefix."""
+    for selector in props["eventSelectors"]:
+        for resource in selector["dataResources"]:
+            resource["values"] = [f"{arn}matters/" for arn in resource["values"]]
+
+
+def without_log_deletion_deny(document: dict[str, Any]) -> None:
+    """The access-log bucket's tamper Deny keeps PutObject only: principals may delete logs and their versions."""
+    for statement in document["Statement"]:
+        if statement.get("Sid") == "DenyLogTamperingByPrincipals":
+            statement["Action"] = ["s3:PutObject"]
+
+
+mutant("aud-04-archive-lock-one-day", "AUD-04", "the archive's default object-lock retention is one day",
+       transform=set_prop(BUCKET_OBJECT_LOCK, "rule.defaultRetention.days", 1, name=f"{ARCHIVE}-object-lock"))
+mutant("aud-04-archive-lock-30-days-dev", "AUD-04", "dev's archive default object-lock retention is 30 days",
+       transform=set_prop(BUCKET_OBJECT_LOCK, "rule.defaultRetention.days", 30, name=f"{ARCHIVE}-object-lock"), stack="dev")
+mutant("aud-04-archive-lock-mode-dropped-staging", "AUD-04", "staging's archive default retention has no mode",
+       transform=drop_prop(BUCKET_OBJECT_LOCK, "rule.defaultRetention.mode", name=f"{ARCHIVE}-object-lock"), stack="staging")
+mutant("aud-03-data-events-narrowed-to-prefix", "AUD-03", "the trail records document access under matters/ only",
+       transform=edit(TRAIL, data_events_under_a_prefix))
+mutant("aud-05-access-logs-deletable", "AUD-05", "principals may delete access logs (the tamper Deny keeps PutObject only)",
+       transform=edit_document(BUCKET_POLICY, "policy", without_log_deletion_deny, name="*-access-logs-bucket-policy"))
+mutant("aud-06-database-log-retention-7-days", "AUD-06", "the database's log groups keep logs for 7 days in prod",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 7, name="*-database-log-*"))
+mutant("aud-06-waf-log-retention-1-day-staging", "AUD-06", "staging's WAF log group keeps logs for one day",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 1, name="*-edge-waf-logs"), stack="staging")
+
+mutant("mon-01-guardduty-publishes-every-six-hours", "MON-01", "GuardDuty publishes updated findings every six hours",
+       transform=set_prop(DETECTOR, "findingPublishingFrequency", "SIX_HOURS"))
+mutant("aud-05-access-logs-expire-after-a-day", "AUD-05", "the access-log bucket's lifecycle expires request logs after one day",
+       transform=set_prop("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "rules.0.expiration.days", 1,
+                          name="*-access-logs-bucket-lifecycle"))

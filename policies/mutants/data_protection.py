@@ -143,3 +143,35 @@ mutant("priv-01-ledger-deletable-in-prod", "PRIV-01", "the prod ledger has delet
 mutant("priv-02-macie-paused", "PRIV-02", "Macie is paused", transform=set_prop(MACIE_ACCOUNT, "status", "PAUSED"))
 mutant("priv-02-job-targets-no-bucket", "PRIV-02", "the Macie job's bucket definitions are emptied",
        transform=set_prop(MACIE_JOB, "s3JobDefinition.bucketDefinitions", []))
+
+
+# --- issue 14: the size of a setting, not only its presence (floors of policies/floors.yaml) ------------------------
+
+def without_copy(props: Props) -> None:
+    for rule in props["rules"]:
+        rule["copyActions"] = []
+
+
+mutant("data-05-backups-kept-one-day", "DATA-05", "the backup plan deletes recovery points after one day",
+       transform=set_prop(PLAN, "rules.0.lifecycle.deleteAfter", 1))
+mutant("data-05-backups-kept-7-days-dev", "DATA-05", "dev's backup plan deletes recovery points after 7 days",
+       transform=set_prop(PLAN, "rules.0.lifecycle.deleteAfter", 7), stack="dev")
+mutant("data-05-prod-cross-region-copy-removed", "DATA-05", "prod's backup plan no longer copies to the other region",
+       transform=edit(PLAN, without_copy))
+mutant("data-06-documents-bucket-force-destroy", "DATA-06", "the documents bucket may be destroyed with its objects (forceDestroy)",
+       transform=set_prop(BUCKET, "forceDestroy", True, name=DOCUMENTS))
+mutant("data-06-archive-force-destroy-dev", "DATA-06", "dev's audit archive may be destroyed with its objects (forceDestroy)",
+       transform=set_prop(BUCKET, "forceDestroy", True, name="*-audit-archive"), stack="dev")
+
+mutant("priv-01-ledger-records-expire-at-their-deadline", "PRIV-01", "the ledger's TTL reads due_at: requests expire at their deadline",
+       transform=set_prop(TABLE, "ttl.attributeName", "due_at"))
+mutant("priv-01-ledger-recovery-one-day", "PRIV-01", "the ledger can be restored only to the last day",
+       transform=set_prop(TABLE, "pointInTimeRecovery.recoveryPeriodInDays", 1))
+mutant("priv-02-macie-samples-10-percent", "PRIV-02", "the Macie job samples 10% of the case documents",
+       transform=set_prop(MACIE_JOB, "samplingPercentage", 10))
+mutant("priv-02-macie-weekly-in-prod", "PRIV-02", "prod's Macie job runs weekly, not daily",
+       transform=set_prop(MACIE_JOB, "scheduleFrequency", {"weeklySchedule": "MONDAY"}))
+mutant("priv-02-macie-publishes-every-six-hours", "PRIV-02", "Macie publishes updated findings every six hours",
+       transform=set_prop(MACIE_ACCOUNT, "findingPublishingFrequency", "SIX_HOURS"))
+mutant("data-06-access-logs-bucket-unprotected", "DATA-06", "the prod access-log bucket is registered without protect (deletable)",
+       transform=unprotected(BUCKET, "*-access-logs-bucket"))

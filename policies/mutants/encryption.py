@@ -115,3 +115,24 @@ mutant("sec-01-literal-database-password", "SEC-01", "the database master passwo
        transform=edit(DB_INSTANCE, literal_master_password))
 mutant("sec-01-short-external-id", "SEC-01", "the vendor ExternalId is generated with only 8 characters",
        transform=set_prop(RANDOM_PASSWORD, "length", 8, name="*-vendor-external-id"))
+
+
+# --- issue 14: the size of a setting, not only its presence (floors of policies/floors.yaml) ------------------------
+
+def tls_floor(version: str) -> Any:
+    def change(statement: dict[str, Any]) -> None:
+        statement["Condition"] = {"NumericLessThan": {"s3:TlsVersion": version}}
+
+    return change
+
+
+mutant("enc-06-documents-tls-floor-1-0", "ENC-06", "the documents bucket policy denies only TLS below 1.0",
+       transform=edit_document(BUCKET_POLICY, "policy", each_statement(tls_floor("1.0"), "DenyOutdatedTls"), name="*-documents-*"))
+mutant("enc-06-access-logs-tls-deny-dropped-dev", "ENC-06", "dev's access-log bucket policy loses DenyOutdatedTls",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("DenyOutdatedTls"), name="*-access-logs-*"), stack="dev")
+mutant("enc-06-database-outdated-ca", "ENC-06", "the case database presents a certificate of the retired rds-ca-2019 CA",
+       transform=set_prop(DB_INSTANCE, "caCertIdentifier", "rds-ca-2019"))
+mutant("enc-06-alb-tls13-1-1", "ENC-06", "the HTTPS listener negotiates ELBSecurityPolicy-TLS13-1-1-2021-06 (TLS 1.1)",
+       transform=set_prop(LISTENER, "sslPolicy", "ELBSecurityPolicy-TLS13-1-1-2021-06", name="*-edge-https"))
+mutant("sec-01-database-iam-auth-off", "SEC-01", "the case database no longer accepts IAM authentication (passwords only)",
+       transform=set_prop(DB_INSTANCE, "iamDatabaseAuthenticationEnabled", False))

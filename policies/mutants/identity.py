@@ -76,8 +76,22 @@ mutant("iam-02-day-old-mfa", "IAM-02", "the records manager accepts an MFA sign-
 # --- IAM-03 ---------------------------------------------------------------------------------------------------------
 mutant("iam-03-associate-without-boundary", "IAM-03", "the associate role loses its permissions boundary",
        transform=drop_prop(ROLE, "permissionsBoundary", name="*-roles-associate"))
-mutant("iam-03-boundary-removable", "IAM-03", "the boundary no longer denies deleting or replacing itself",
-       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("BoundaryStaysOnMatrixRoles"), name="*-permissions-boundary"))
+mutant("iam-03-boundary-removable", "IAM-03", "the boundary no longer denies deleting a role's boundary",
+       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("NoBoundaryIsEverRemoved"), name="*-permissions-boundary"))
+mutant("iam-03-boundary-replaceable", "IAM-03", "the boundary's role-creation guard accepts any boundary (StringLike *)",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(
+           lambda s: s.update(Condition={"StringNotLike": {"iam:PermissionsBoundary": "*"}}), "RolesOnlyUnderThisBoundary"),
+           name="*-permissions-boundary"))
+mutant("iam-03-deployer-edits-the-boundary", "IAM-03", "the boundary's self-edit deny exempts the deployer again",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(
+           lambda s: s["Condition"]["ArnNotEquals"].update({"aws:PrincipalArn": [*s["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+                                                                                  "arn:aws:iam::123456789012:role/cs-prod-ci-deployer"]}),
+           "BoundaryIsImmutable"), name="*-permissions-boundary"))
+mutant("iam-03-boundary-allows-everything", "IAM-03", "the boundary's ElevatedRolesByMatrix Allow of * to the deployer is back",
+       transform=edit_document(MANAGED_POLICY, "policy", lambda d: d["Statement"].append(
+           {"Sid": "ElevatedRolesByMatrix", "Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:role/cs-prod-ci-deployer"]}}}),
+           name="*-permissions-boundary"))
 
 # --- IAM-04 ---------------------------------------------------------------------------------------------------------
 mutant("iam-04-key-admin-may-use-keys", "IAM-04", "the key administrator's policies lose their explicit denies of key use",
@@ -129,3 +143,95 @@ mutant("iam-10-user-pool-deletable", "IAM-10", "the prod user pool's deletion pr
 mutant("iam-11-documents-on-any-resource", "IAM-11", "the partner's case-documents grant is widened to Resource *",
        transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "CaseDocumentsWrite"),
                              name="*-roles-partner-case-documents"))
+
+# --- IAM-12 ---------------------------------------------------------------------------------------------------------
+# Each opens one escalation primitive for real: where the boundary and the role's own policy both hold it back, the
+# mutant loosens both (loosening one alone is caught by nothing, rightly: the other still holds).
+
+def together(*transforms: Any) -> Any:
+    """One transform applying the first of `transforms` that matches a resource (each matches different ones)."""
+
+    def transform(args: Any) -> Any:
+        return next((r for r in (t(args) for t in transforms) if r is not None), None)
+
+    return transform
+
+
+def both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """One document edit applying each of `changes` in turn."""
+
+    def apply(document: dict[str, Any]) -> None:
+        for change in changes:
+            change(document)
+
+    return apply
+
+
+def unprotect(arn_part: str) -> Change:
+    return lambda s: s.update(Resource=[r for r in s["Resource"] if not r.endswith(arn_part)])
+
+
+def unconditioned(statement: dict[str, Any]) -> None:
+    statement.pop("Condition", None)
+
+
+def any_role_anywhere(statement: dict[str, Any]) -> None:
+    """PassRole of every blueprint role, to any service."""
+    unconditioned(statement)
+    statement["Resource"] = "arn:aws:iam::*:role/cs-prod-*"
+
+
+BOUNDARY = "*-permissions-boundary"
+DEPLOY = "*-roles-ci-deployer-deploy"
+
+mutant("iam-12-deployer-deletes-its-own-sod", "IAM-12",
+       "the boundary no longer protects the deployer's own role: it may iam:DeleteRolePolicy its segregation denies",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(unprotect("-ci-deployer"), "ProtectedRolesKeepTheirIam"),
+                               name=BOUNDARY))
+mutant("iam-12-role-creation-without-boundary", "IAM-12",
+       "role creation loses its iam:PermissionsBoundary condition, in the deployer's grant and in the boundary",
+       transform=together(
+           edit_document(ROLE_POLICY, "policy", each_statement(unconditioned, "ManageBlueprintRolesUnderTheBoundary"), name=DEPLOY),
+           edit_document(MANAGED_POLICY, "policy", drop_statement("RolesOnlyUnderThisBoundary"), name=BOUNDARY)))
+mutant("iam-12-deployer-passes-roles-to-lambda", "IAM-12",
+       "the deployer may pass any blueprint role to a Lambda function it creates and invokes",
+       transform=together(
+           edit_document(ROLE_POLICY, "policy", both(
+               each_statement(any_role_anywhere, "PassServiceRolesToTheirServices"),
+               each_statement(add_actions("lambda:CreateFunction", "lambda:InvokeFunction"), "DeployEnvironmentServices")),
+               name=DEPLOY),
+           edit_document(MANAGED_POLICY, "policy", each_statement(add_actions("lambda:*"), "DeployerCeiling"), name=BOUNDARY)))
+mutant("iam-12-grant-to-anyone", "IAM-12",
+       "kms:CreateGrant without the AWS-resource constraint, in the deployer's key administration and the documents key policy",
+       transform=together(
+           edit_document(ROLE_POLICY, "policy", both(drop_statement("GrantsOnlyForAwsResources"),
+                                                     each_statement(unconditioned, "GrantKeysToAwsResources")),
+                         name="*-roles-ci-deployer-key-administration"),
+           edit_document("aws:kms/key:Key", "policy", each_statement(condition("Bool", "kms:GrantIsForAWSResource"),
+                                                                    "AdministratorsGrantOnlyToAwsResources"),
+                         name="*-keys-case-documents")))
+mutant("iam-12-partner-rewrites-trust", "IAM-12",
+       "the partner role (and its boundary ceiling) gets iam:UpdateAssumeRolePolicy",
+       transform=together(
+           edit_document(ROLE_POLICY, "policy", lambda d: d["Statement"].append(
+               {"Sid": "RewriteTrust", "Effect": "Allow", "Action": "iam:UpdateAssumeRolePolicy", "Resource": "*"}),
+               name="*-roles-partner-case-documents"),
+           edit_document(MANAGED_POLICY, "policy", each_statement(add_actions("iam:UpdateAssumeRolePolicy"), "MatrixDataActions"),
+                         name=BOUNDARY)))
+mutant("iam-12-deployer-rewrites-key-policies", "IAM-12", "the deployer's deny of kms:PutKeyPolicy is gone",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("DeployerNeverRewritesKeys"), name=DEPLOY))
+mutant("iam-12-deployer-deletes-metric-filters", "IAM-12", "the deployer may delete metric filters and alarms again",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(
+           lambda s: s.update(Action=[a for a in s["Action"] if a not in ("logs:DeleteMetricFilter", "cloudwatch:DeleteAlarms")]),
+           "DeployerNeverDestroysOrBlinds"), name=DEPLOY))
+
+# --- IAM-13 ---------------------------------------------------------------------------------------------------------
+mutant("iam-13-misspelled-deny", "IAM-13", "the deployer's deny names kms:PutKeyPolicies, an action that does not exist",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(
+           lambda s: s.update(Action=["kms:PutKeyPolicies" if a == "kms:PutKeyPolicy" else a for a in s["Action"]]),
+           "DeployerNeverRewritesKeys"), name=DEPLOY))
+mutant("iam-13-condition-key-the-action-never-carries", "IAM-13",
+       "the deployer's PassRole is conditioned on iam:PermissionsBoundary, a key PassRole never carries",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(
+           lambda s: s.update(Condition={"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/x"}}),
+           "PassServiceRolesToTheirServices"), name=DEPLOY))

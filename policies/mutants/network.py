@@ -238,3 +238,65 @@ mutant("patch-04-key-pair-added", "PATCH-04", "instances launch with an SSH key 
        transform=set_prop(LAUNCH_TEMPLATE, "keyName", "ops-admin"))
 mutant("patch-04-ssm-core-detached", "PATCH-04", "the instance role loses AmazonSSMManagedInstanceCore",
        transform=edit(ROLE_POLICY_ATTACHMENTS_EXCLUSIVE, without_ssm_core))
+
+
+# --- issue 14: the size of a setting, not only its presence (floors of policies/floors.yaml) ------------------------
+
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+
+
+def admits_everything_from_anywhere(props: Props) -> None:
+    """An allow of all traffic from 0.0.0.0/0, numbered after the admin-port denies (so NET-05 still holds)."""
+    props["ingress"] = [*props["ingress"], {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlock": ANYWHERE,
+                                            "ruleNo": 150, "action": "allow"}]
+
+
+def any_resource_account(document: dict[str, Any]) -> None:
+    """The S3 gateway endpoint's account statement no longer holds the buckets to this account (any bucket, anywhere)."""
+    for statement in document["Statement"]:
+        statement.get("Condition", {}).get("StringEquals", {}).pop("aws:ResourceAccount", None)
+
+
+def egress_to(cidr: str) -> Callable[[Props], None]:
+    def change(props: Props) -> None:
+        props.pop("referencedSecurityGroupId", None)
+        props["cidrIpv4"] = cidr
+
+    return change
+
+
+def rate_limit(limit: int) -> Callable[[Props], None]:
+    def change(props: Props) -> None:
+        for rule in props["rules"]:
+            if "rateBasedStatement" in rule.get("statement", {}):
+                rule["statement"]["rateBasedStatement"]["limit"] = limit
+
+    return change
+
+
+mutant("net-06-flow-log-retention-3-days", "NET-06", "the flow-log group keeps flow logs for 3 days",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 3, name="*-network-flow-logs"))
+mutant("net-06-flow-log-retention-7-days-staging", "NET-06", "staging's flow-log group keeps flow logs for 7 days",
+       transform=set_prop(LOG_GROUP, "retentionInDays", 7, name="*-network-flow-logs"), stack="staging")
+mutant("net-01-app-acl-admits-all-inbound", "NET-01", "the app ACL allows all traffic from 0.0.0.0/0 (after the admin denies)",
+       transform=edit(NETWORK_ACL, admits_everything_from_anywhere, name="*-network-app"))
+mutant("net-01-data-acl-admits-all-inbound-dev", "NET-01", "dev's data ACL allows all traffic from 0.0.0.0/0",
+       transform=edit(NETWORK_ACL, admits_everything_from_anywhere, name="*-network-data"), stack="dev")
+mutant("net-03-s3-endpoint-any-bucket", "NET-03", "the S3 gateway endpoint policy no longer holds buckets to this account",
+       transform=edit_document(VPC_ENDPOINT, "policy", any_resource_account, name="*-network-s3"))
+mutant("net-07-endpoint-sg-open-to-anywhere", "NET-07", "the interface endpoints' security group admits HTTPS from 0.0.0.0/0",
+       transform=edit(INGRESS_RULE, ingress_from(ANYWHERE), name="*-network-endpoints-https"))
+mutant("net-02-app-egress-to-internet-443", "NET-02", "the app tier may send HTTPS to 0.0.0.0/0 (not only to the endpoints)",
+       transform=edit(EGRESS_RULE, egress_to(ANYWHERE), name="*-app-out-endpoints"))
+
+mutant("edge-01-waf-fails-open", "EDGE-01", "the load balancer forwards requests when WAF cannot inspect them (fail open)",
+       transform=set_prop(LOAD_BALANCER, "enableWafFailOpen", True))
+mutant("edge-01-rate-limit-thousandfold", "EDGE-01", "the per-IP rate limit is raised a thousandfold (1,000,000 per 5 min)",
+       transform=edit(WEB_ACL, rate_limit(1_000_000)))
+mutant("edge-01-rate-limit-raised-dev", "EDGE-01", "dev's per-IP rate limit is raised to 50,000 per 5 min",
+       transform=edit(WEB_ACL, rate_limit(50_000)), stack="dev")
+mutant("edge-04-refresh-tokens-30-days", "EDGE-04", "the app client's refresh tokens live 30 days (720 hours)",
+       transform=set_prop(USER_POOL_CLIENT, "refreshTokenValidity", 720))
+mutant("edge-04-implicit-oauth-flow", "EDGE-04", "the app client allows the implicit OAuth flow (tokens in the URL)",
+       transform=set_prop(USER_POOL_CLIENT, "allowedOauthFlows", ["code", "implicit"]))

@@ -11,18 +11,21 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from policies.floors import floor
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     CLASSIFICATION_TAG,
     S3_BUCKET,
     as_list,
     classified_as,
+    conditions,
     consumers,
     covers,
     document,
+    environment,
     get,
     is_anyone,
-    is_prod,
+    is_list,
     is_unknown,
     judged_later,
     of_type,
@@ -54,14 +57,14 @@ CASE_DOCUMENTS = "case-documents"
 TRAIL_COVERAGE = {"isMultiRegionTrail": False, "includeGlobalServiceEvents": True, "enableLogFileValidation": False,
                   "enableLogging": True}
 S3_OBJECT_EVENTS = "AWS::S3::Object"
-# Object lock default-retention modes accepted: prod, every other tier.
-PROD_LOCK_MODES = ("COMPLIANCE",)
-LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+# Object lock default-retention modes accepted, and the days it holds each object: policies/floors.yaml per tier
+# (`archive_lock_modes`, `retention_days.audit_archive_lock`).
+DAYS_PER_YEAR = 365
 # Never allowed on the archive, to anyone (an unconditional Deny for Principal "*").
 EVIDENCE_DESTRUCTION_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucketPolicy")
-# Minimum CloudWatch retention of audit logs, in days: prod, every other tier. 0 or absent means never expire.
-PROD_RETENTION_FLOOR_DAYS = 365
-RETENTION_FLOOR_DAYS = 90
+# Minimum CloudWatch retention of audit and operational logs: policies/floors.yaml per tier (`retention_days`).
+# 0 or absent means never expire.
+OPERATIONAL_LOGS = "operational-logs"
 # Session Manager reads its account-wide preferences from the Session document of this name.
 SESSION_PREFERENCES = "SSM-SessionManagerRunShell"
 
@@ -148,12 +151,27 @@ def trail_log_group_is_encrypted_with_the_audit_logs_key(args: StackValidationAr
 
 # --- AUD-03 -------------------------------------------------------------------------------------------------------
 
+def covers_whole_bucket(value: Any) -> bool:
+    """A data-resource value that covers every object of its bucket(s): `arn:aws:s3:::bucket/` or all buckets
+    (`arn:aws:s3`), not a key prefix (`arn:aws:s3:::bucket/matters/` records only the matters/ documents)."""
+    return is_unknown(value) or (isinstance(value, str) and not value.partition("/")[2])
+
+
+def known_values(data_resource: Any) -> list[Any]:
+    """A data resource's `values`, each one read without stopping the policy (unknown at preview: UNKNOWN)."""
+    values = peek(data_resource, "values")
+    if is_unknown(values) or not is_list(values):
+        return [values]
+    return [peek(data_resource, f"values.{i}") for i in range(len(values))]
+
+
 def records_object_reads_and_writes(selectors: Any) -> bool:
-    """A basic event selector records reads and writes (readWriteType All, the default) of S3 objects."""
+    """A basic event selector records reads and writes (readWriteType All, the default) of every object of a bucket."""
     if is_unknown(selectors):
         return True
     for selector in as_list(selectors):
-        objects = [r for r in as_list(get(selector, "dataResources")) if get(r, "type") == S3_OBJECT_EVENTS and get(r, "values")]
+        objects = [r for r in as_list(get(selector, "dataResources")) if get(r, "type") == S3_OBJECT_EVENTS
+                   and any(covers_whole_bucket(v) for v in known_values(r))]
         if get(selector, "readWriteType", "All") == "All" and objects:
             return True
     return False
@@ -161,42 +179,58 @@ def records_object_reads_and_writes(selectors: Any) -> bool:
 
 @stack_rule("AUD-03")
 def case_document_access_is_recorded(args: StackValidationArgs, report: ReportViolation) -> None:
-    """A trail records every read and write of objects in the case-documents bucket (S3 data events, readWriteType All).
+    """A trail records every read and write of every object in the case-documents bucket (S3 data events, readWriteType
+    All, the whole bucket: no key prefix).
     Implemented by components/audit.py (AuditTrail event selector) for the bucket of components/documents.py."""
     for bucket in documents_buckets(args):
         recording = [t for t in trails(args) if any(s.urn == bucket.urn for s in sources(t, "eventSelectors"))]
         if not any(records_object_reads_and_writes(t.props.get("eventSelectors")) for t in recording):
             violation(report, "no trail records object reads and writes on the case-documents bucket", path="eventSelectors",
                       actual=[peek(t.props, "eventSelectors") for t in recording],
-                      expected=f'a selector with readWriteType "All" and an {S3_OBJECT_EVENTS} data resource that came from this bucket',
+                      expected=f'a selector with readWriteType "All" and an {S3_OBJECT_EVENTS} data resource that came from this bucket '
+                               'and covers all of it (no key prefix)',
                       urn=bucket.urn)
 
 
 # --- AUD-04 -------------------------------------------------------------------------------------------------------
 
-def locks_by_default(retention: Any, modes: tuple[str, ...]) -> bool:
+def lock_days(retention: Mapping[str, Any]) -> float | None:
+    """The days a default retention holds each object (`days`, or `years` x 365); None while not yet known."""
+    days, years = retention.get("days"), retention.get("years")
+    if is_unknown(days) or is_unknown(years):
+        return None
+    held = [float(v) * factor for v, factor in ((days, 1), (years, DAYS_PER_YEAR))
+            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return max(held, default=0.0)
+
+
+def locks_by_default(retention: Any, modes: list[str], floor_days: int) -> bool:
     if is_unknown(retention):
         return True
     if not isinstance(retention, Mapping) or retention.get("mode") not in modes:
         return False
-    return any(is_unknown(v) or (isinstance(v, (int, float)) and v > 0) for v in (retention.get("days"), retention.get("years")))
+    days = lock_days(retention)
+    return days is None or days >= floor_days
 
 
 @stack_rule("AUD-04")
 def audit_archive_locks_objects_by_default(args: StackValidationArgs, report: ReportViolation) -> None:
-    """The audit archive has object lock on, with a default retention that is in COMPLIANCE mode in prod.
+    """The audit archive has object lock on, with a default retention of at least the floor of policies/floors.yaml
+    (2555 days in prod) in an allowed mode (COMPLIANCE only in prod).
     Implemented by components/audit.py (AuditTrail) through components/buckets.py (SecureBucket object lock)."""
     for bucket in archive_buckets(args):
         enabled = bucket.props.get("objectLockEnabled")
         if enabled is not True and not is_unknown(enabled):
             violation(report, "audit archive was created without object lock", path="objectLockEnabled", actual=enabled,
                       expected="true", urn=bucket.urn)
-        modes = PROD_LOCK_MODES if is_prod(bucket) else LOCK_MODES
+        env = environment(bucket)
+        modes, floor_days = floor("archive_lock_modes", env), floor("retention_days.audit_archive_lock", env)
         retentions = [get(c.props, "rule.defaultRetention") for c in consumers(args, bucket, BUCKET_OBJECT_LOCK, "bucket")]
-        if not any(locks_by_default(r, modes) for r in retentions):
-            violation(report, "audit archive has no default object-lock retention of the required mode",
-                      path="rule.defaultRetention", actual=retentions, expected=f"mode in {list(modes)} with days or years > 0",
-                      urn=bucket.urn)
+        if not any(locks_by_default(r, modes, floor_days) for r in retentions):
+            violation(report, "audit archive has no default object-lock retention of the required mode and length",
+                      path="rule.defaultRetention", actual=retentions,
+                      expected=f"mode in {modes} with days (or years x {DAYS_PER_YEAR}) >= {floor_days}, the "
+                               f"{env or 'unknown (prod)'} floor of policies/floors.yaml", urn=bucket.urn)
 
 
 @stack_rule("AUD-04")
@@ -261,14 +295,28 @@ def audit_log_groups(args: StackValidationArgs) -> list[PolicyResource]:
 
 @stack_rule("AUD-06")
 def audit_log_groups_meet_the_retention_floor(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Audit log groups keep events at least 365 days in prod and 90 days elsewhere (or never expire them).
+    """Audit log groups keep events at least the floor of policies/floors.yaml (365 days in prod, 90 elsewhere) or
+    never expire them.
     Implemented by components/audit.py (AuditTrail log group) and components/app_tier.py (session log group)."""
     for group in audit_log_groups(args):
-        floor = PROD_RETENTION_FLOOR_DAYS if is_prod(group) else RETENTION_FLOOR_DAYS
-        days = group.props.get("retentionInDays")
-        if not is_unknown(days) and days and days < floor:
-            violation(report, "audit log group expires events before the retention floor", path="retentionInDays",
-                      actual=days, expected=f">= {floor} (or 0: never expire)", urn=group.urn)
+        check_log_retention(report, group, floor("retention_days.audit_logs", environment(group)), "audit")
+
+
+def check_log_retention(report: ReportViolation, group: PolicyResource, floor_days: int, what: str) -> None:
+    days = peek(group.props, "retentionInDays")
+    if not is_unknown(days) and days and days < floor_days:
+        violation(report, f"{what} log group expires events before the retention floor", path="retentionInDays",
+                  actual=days, expected=f">= {floor_days} (or 0: never expire), the {environment(group) or 'unknown (prod)'} "
+                                        "floor of policies/floors.yaml", urn=group.urn)
+
+
+@stack_rule("AUD-06")
+def operational_log_groups_meet_the_retention_floor(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Operational log groups (VPC flow logs, WAF and database logs) keep events at least the floor of
+    policies/floors.yaml (90 days in prod, 30 elsewhere) or never expire them.
+    Implemented by components/network.py, edge.py and database.py (operationalLogRetentionDays)."""
+    for group in classified_as(args, OPERATIONAL_LOGS, LOG_GROUP):
+        check_log_retention(report, group, floor("retention_days.operational_logs", environment(group)), "operational")
 
 
 def session_encryption(inputs: Mapping[str, Any]) -> dict[str, bool]:
@@ -299,3 +347,66 @@ def admin_sessions_are_encrypted_and_recorded(args: StackValidationArgs, report:
                       urn=doc.urn)
         if is_unknown(content):
             judged_later("content")
+
+
+# --- AUD-05 (issue 14): the log bucket keeps what it is given --------------------------------------------------------
+
+# Conditions a Deny of log deletion may carry: exemptions of the AWS services and the ELB account that deliver logs.
+DELIVERY_EXEMPTION_KEYS = ("aws:principalisawsservice", "aws:principalaccount")
+LOG_DELETION_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+
+
+def access_log_buckets(args: StackValidationArgs) -> list[PolicyResource]:
+    """The buckets server access logs are written to (a BucketLogging's `targetBucket` came from them)."""
+    return unique(b for logging in of_type(args, BUCKET_LOGGING) for b in origin_buckets(logging, "targetBucket"))
+
+
+def denies_log_deletion(statement: Mapping[str, Any]) -> list[str]:
+    """The log-deletion actions a statement denies to every principal, at most exempting the log-delivery services."""
+    if statement.get("Effect") != "Deny" or not is_anyone(statement.get("Principal")):
+        return []
+    if any(key not in DELIVERY_EXEMPTION_KEYS for _, key, _ in conditions(statement)):
+        return []
+    return [a for a in LOG_DELETION_ACTIONS if covers(statement.get("Action"), a)]
+
+
+@stack_rule("AUD-05")
+def access_log_buckets_deny_deleting_logs(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The bucket request logs go to denies every principal deleting log objects or their versions (only the lifecycle
+    disposes of them). Implemented by components/buckets.py (AccessLogBucket, DenyLogTamperingByPrincipals)."""
+    undecided = False
+    for bucket in access_log_buckets(args):
+        policies = consumers(args, bucket, BUCKET_POLICY, "bucket")
+        if any(is_unknown(peek(p.props, "policy")) for p in policies):
+            undecided = True
+            continue
+        denied = {a for p in policies for s in statements(document(p.props.get("policy"))) for a in denies_log_deletion(s)}
+        missing = [a for a in LOG_DELETION_ACTIONS if a not in denied]
+        if missing:
+            violation(report, "access-log bucket lets principals delete request logs", path="policy.Statement",
+                      actual=sorted(denied), expected=f'a Deny for Principal "*" of {missing} (conditions only exempting the '
+                      "log-delivery services)", urn=bucket.urn)
+    if undecided:
+        judged_later("policy")
+
+
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+@stack_rule("AUD-05")
+def access_logs_are_kept_for_the_floor(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No enabled lifecycle rule of the bucket request logs go to expires them before the floor of policies/floors.yaml
+    (365 days in prod, 90 elsewhere). Implemented by components/buckets.py (AccessLogBucket, expire-access-logs)."""
+    for bucket in access_log_buckets(args):
+        floor_days = floor("retention_days.access_logs", environment(bucket))
+        for lifecycle in consumers(args, bucket, BUCKET_LIFECYCLE, "bucket"):
+            rules = peek(lifecycle.props, "rules")
+            if is_unknown(rules) or not is_list(rules):
+                continue
+            for i in range(len(rules)):
+                status, days = peek(lifecycle.props, f"rules.{i}.status"), peek(lifecycle.props, f"rules.{i}.expiration.days")
+                if status in ("Enabled", None) and isinstance(days, (int, float)) and not isinstance(days, bool) and days < floor_days:
+                    violation(report, "access-log bucket expires request logs before the retention floor",
+                              path=f"rules.{i}.expiration.days", actual=days,
+                              expected=f">= {floor_days} days, the {environment(bucket) or 'unknown (prod)'} floor of "
+                                       "policies/floors.yaml", urn=lifecycle.urn)

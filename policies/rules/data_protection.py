@@ -19,6 +19,7 @@ from typing import Any, TypeGuard
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from caseshield import schemas
+from policies.floors import floor
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     CLASSIFICATION_TAG,
@@ -26,6 +27,7 @@ from policies.rules._support import (
     as_list,
     classified_as,
     consumers,
+    environment,
     expect,
     is_prod,
     is_unknown,
@@ -324,6 +326,60 @@ def backup_plans_run_daily(args: ResourceValidationArgs, report: ReportViolation
                       expected="a cron expression for every day (day-of-month and day-of-week * or ?) or a rate of at most 1 day")
 
 
+def retention_gaps(rule: Any, index: int, floor_days: int) -> list[tuple[str, Any]]:
+    """(path, days) of the rule's lifecycle and each copy's lifecycle that delete recovery points before `floor_days`
+    (absent: kept until deleted by hand, which meets any floor)."""
+    found = []
+    lifecycles = [(f"rules.{index}.lifecycle", resolve(rule, "lifecycle"))]
+    lifecycles += [(f"rules.{index}.copyActions.{i}.lifecycle", resolve(copy, "lifecycle"))
+                   for i, copy in enumerate(as_list(resolve(rule, "copyActions")))]
+    for path, lifecycle in lifecycles:
+        days = resolve(lifecycle, "deleteAfter") if isinstance(lifecycle, Mapping) else lifecycle
+        if days is not None and not is_unknown(days) and not at_least(floor_days)(days):
+            found.append((f"{path}.deleteAfter", days))
+    return found
+
+
+@resource_rule("DATA-05", BACKUP_PLAN)
+def backup_plans_keep_recovery_points_for_the_floor(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every backup plan rule, and every copy it makes, keeps recovery points at least the floor of policies/floors.yaml
+    (365 days in prod, 35 elsewhere). Implemented by components/backup.py (plan lifecycle, backupRetentionDays)."""
+    rules = peek(args.props, "rules")
+    if is_unknown(rules):
+        return
+    floor_days = floor("retention_days.backups", environment(args))
+    for index, rule in enumerate(as_list(rules)):
+        for path, days in retention_gaps(rule, index, floor_days):
+            violation(report, "backup plan deletes recovery points before the retention floor", path=path, actual=days,
+                      expected=f">= {floor_days} days, the {environment(args) or 'unknown (prod)'} floor of policies/floors.yaml")
+
+
+def copy_vaults(plan: PolicyResource) -> list[PolicyResource]:
+    """The vaults of this stack a plan's rules came from that lie in another region than the plan's provider."""
+    home = peek(getattr(plan.provider, "props", None) or {}, "region")
+    return [v for v in sources_of_type(plan, "rules", BACKUP_VAULT)
+            if not is_unknown(peek(v.props, "region")) and peek(v.props, "region") not in (None, home)]
+
+
+@stack_rule("DATA-05")
+def backups_are_copied_to_another_region_where_required(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Where policies/floors.yaml requires it (prod), every backup plan rule copies its recovery points into a locked
+    vault of this stack in another region. Implemented by components/backup.py (backupCopyRegion, copy vault)."""
+    for plan in of_type(args, BACKUP_PLAN):
+        if not floor("backup_cross_region_copy", environment(plan)):
+            continue
+        rules = peek(plan.props, "rules")
+        if is_unknown(rules):
+            continue
+        uncopied = [i for i, rule in enumerate(as_list(rules)) if not is_unknown(rule)
+                    and not is_unknown(resolve(rule, "copyActions")) and not as_list(resolve(rule, "copyActions"))]
+        if uncopied or not copy_vaults(plan):
+            violation(report, "backups are not copied to another region", path="rules[].copyActions",
+                      actual={"rules without a copy": uncopied, "vaults in another region": [v.name for v in copy_vaults(plan)]},
+                      expected=f"every rule copies to an {BACKUP_VAULT} of this stack in another region "
+                               f"({environment(plan) or 'unknown (prod)'}: required by policies/floors.yaml)", urn=plan.urn)
+
+
 def backed_up_stores(args: StackValidationArgs) -> list[PolicyResource]:
     """The case database, the ledger table(s) and the case-documents bucket."""
     buckets = [b for data_class in BACKED_UP_BUCKET_CLASSES for b in classified_as(args, data_class, S3_BUCKET)]
@@ -406,6 +462,14 @@ def case_database_keeps_its_backups_when_deleted(args: ResourceValidationArgs, r
             message="case database would be deleted without a final snapshot")
     require(report, args, "deleteAutomatedBackups", [False], expected="false (the provider's default deletes them)",
             message="case database would delete its automated backups with it")
+
+
+@resource_rule("DATA-06", S3_BUCKET, BACKUP_VAULT)
+def stateful_stores_are_never_force_destroyed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No bucket or backup vault is created with forceDestroy: deleting it never silently deletes the documents, logs or
+    recovery points in it. Implemented by components/buckets.py (SecureBucket) and components/backup.py (vaults)."""
+    require(report, args, "forceDestroy", lambda v: v in (None, False), expected="false or absent",
+            message="store may be destroyed together with everything in it (forceDestroy)")
 
 
 # --- DATA-07 ------------------------------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from policies.floors import floor
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     as_list,
     consumers,
+    environment,
     expect,
     get,
     is_prod,
@@ -24,6 +26,7 @@ from policies.rules._support import (
     peek,
     sources_of_type,
     violation,
+    whole_number,
 )
 from policies.rules.encryption import LISTENER_RULES, LISTENERS, LOAD_BALANCERS, LOG_GROUP, redirects_to_https
 from policies.rules.network import EDGE_LOAD_BALANCER_TYPES, faces_internet
@@ -37,6 +40,7 @@ MANAGED_VENDOR = "AWS"
 REQUIRED_MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet",
                                 "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesAnonymousIpList")
 RATE_LIMIT_KEYS = (None, "IP", "FORWARDED_IP")  # absent means IP
+DEFAULT_RATE_WINDOW = 300  # seconds: the evaluation window of a rate-based statement that names none
 
 # EDGE-02: WAF delivers only to log groups named so; these headers carry credentials.
 WAF_LOG_GROUP_PREFIX = "aws-waf-logs-"
@@ -65,6 +69,15 @@ def enforced_managed_groups(rules: list[Any]) -> set[str]:
             if get(r, "statement.managedRuleGroupStatement.vendorName") == MANAGED_VENDOR and get(r, "overrideAction.count") is None}
 
 
+def requests_per_5_minutes(statement: Any) -> float | None:
+    """A rate-based statement's limit per client over 5 minutes (its window is 60 to 600 s, 300 when absent); None
+    while the limit or the window is not yet known."""
+    limit, window = get(statement, "limit"), get(statement, "evaluationWindowSec", DEFAULT_RATE_WINDOW)
+    if is_unknown(limit) or is_unknown(window) or whole_number(limit) is None or not whole_number(window):
+        return None
+    return float(limit) * DEFAULT_RATE_WINDOW / float(window)
+
+
 def is_ip_rate_limit(rule: Any) -> bool:
     return (get(rule, "statement.rateBasedStatement") is not None and get(rule, "action.block") is not None
             and get(rule, "statement.rateBasedStatement.aggregateKeyType") in RATE_LIMIT_KEYS)
@@ -85,6 +98,14 @@ def web_acls_enforce_managed_rules_and_a_rate_limit(args: ResourceValidationArgs
     if not any(is_ip_rate_limit(r) for r in rules):
         violation(report, f"{args.name} has no per-IP rate limit", path="rules", actual=[get(r, "name") for r in rules],
                   expected="a rule with a rateBasedStatement aggregated by IP and action block")
+        return
+    ceiling = floor("waf_rate_limit_per_5_minutes", environment(args))
+    limits = [requests_per_5_minutes(get(r, "statement.rateBasedStatement")) for r in rules if is_ip_rate_limit(r)]
+    if all(limit is not None and limit > ceiling for limit in limits):
+        violation(report, f"{args.name} lets one client make more requests than the rate ceiling",
+                  path="rules[].statement.rateBasedStatement.limit", actual=limits,
+                  expected=f"<= {ceiling} requests per IP in 5 minutes (the {environment(args) or 'unknown (prod)'} ceiling "
+                           "of policies/floors.yaml)")
 
 
 @stack_rule("EDGE-01")
@@ -227,3 +248,52 @@ def no_listener_forwards_unauthenticated(args: StackValidationArgs, report: Repo
             violation(report, f"{resource.name} lets unauthenticated requests reach the application", path=path,
                       actual=action, expected=expected, urn=resource.urn)
 
+
+
+# --- issue 14: the size of a setting (floors of policies/floors.yaml) ----------------------------------------------
+
+USER_POOL_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
+# Cognito's token lifetimes when the client names none, and the unit each is counted in when tokenValidityUnits names none.
+TOKENS = {"refreshToken": ("refreshTokenValidity", 30.0, "days", "refresh_token_hours"),
+          "accessToken": ("accessTokenValidity", 1.0, "hours", "access_token_hours"),
+          "idToken": ("idTokenValidity", 1.0, "hours", "id_token_hours")}
+UNIT_HOURS = {"seconds": 1 / 3600, "minutes": 1 / 60, "hours": 1.0, "days": 24.0}
+
+
+@resource_rule("EDGE-01", *LOAD_BALANCERS)
+def load_balancers_never_bypass_the_web_acl(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A load balancer never forwards a request its web ACL could not inspect (enableWafFailOpen off: WAF fails closed).
+    Implemented by components/edge.py (EdgeProtection._load_balancer)."""
+    expect(report, args, "enableWafFailOpen", lambda value: value in (None, False),
+           expected="false or absent (a request WAF cannot inspect is refused, not forwarded)")
+
+
+@resource_rule("EDGE-04", USER_POOL_CLIENT)
+def sign_in_tokens_are_short_lived(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The application's Cognito client issues refresh, access and ID tokens that live no longer than the ceilings of
+    policies/floors.yaml (hours, per environment). Implemented by components/user_directory.py (app client)."""
+    for token, (prop, default, default_unit, ceiling_key) in TOKENS.items():
+        ceiling = floor(f"user_sign_in.{ceiling_key}", environment(args))
+        value, unit = peek(args.props, prop), peek(args.props, f"tokenValidityUnits.{token}")
+        if is_unknown(value) or is_unknown(unit):
+            continue
+        amount = default if value is None else value
+        hours = amount * UNIT_HOURS.get(str(unit or default_unit), float("inf")) if isinstance(amount, (int, float)) else None
+        if hours is None or hours > ceiling:
+            violation(report, f"{args.name} issues {token} tokens that live too long", path=prop,
+                      actual={"validity": value, "unit": unit or default_unit},
+                      expected=f"<= {ceiling} hours (absent: Cognito's default {default:g} {default_unit})")
+
+
+@resource_rule("EDGE-04", USER_POOL_CLIENT)
+def sign_in_uses_the_authorization_code_flow_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The application's Cognito client allows only the OAuth flows of policies/floors.yaml (the authorization-code
+    flow), never the implicit flow that hands tokens over in the URL. Implemented by components/user_directory.py."""
+    allowed = floor("user_sign_in.oauth_flows", environment(args))
+    flows = peek(args.props, "allowedOauthFlows")
+    if is_unknown(flows):
+        return
+    extra = [f for f in as_list(flows) if not is_unknown(f) and f not in allowed]
+    if extra:
+        violation(report, f"{args.name} allows OAuth flows beyond {allowed}", path="allowedOauthFlows", actual=flows,
+                  expected=f"only {allowed}")

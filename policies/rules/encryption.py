@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from policies.rules import stack_rule
+from policies.floors import floor
+from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     S3_BUCKET,
     as_list,
@@ -22,6 +23,7 @@ from policies.rules._support import (
     consumers,
     covers,
     document,
+    environment,
     expect,
     get,
     is_anyone,
@@ -326,6 +328,45 @@ def https_listeners_negotiate_tls12_or_later(args: StackValidationArgs, report: 
                    expected=f"a policy named {'*, '.join(TLS12_POLICY_PREFIXES)}* (absent means ELBSecurityPolicy-2016-08)")
 
 
+TLS_VERSION = "s3:tlsversion"
+
+
+def tls_version_floor(statement: Mapping[str, Any]) -> float | None:
+    """The TLS version below which a statement denies everyone every S3 action (NumericLessThan s3:TlsVersion, and no
+    other condition); None if it is no such Deny."""
+    tests = conditions(statement)
+    if not (statement.get("Effect") == "Deny" and is_anyone(statement.get("Principal")) and covers(statement.get("Action"), "s3:*")
+            and len(tests) == 1 and tests[0][0] == "NumericLessThan" and tests[0][1] == TLS_VERSION and len(tests[0][2]) == 1):
+        return None
+    try:
+        return float(tests[0][2][0])
+    except (TypeError, ValueError):
+        return None
+
+
+@stack_rule("ENC-06")
+def bucket_policies_deny_outdated_tls(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every bucket's policy denies all S3 actions over TLS older than the floor of policies/floors.yaml (1.2).
+    Implemented by components/buckets.py (SecureBucket, tls_only_statements: DenyOutdatedTls)."""
+    for bucket in of_type(args, S3_BUCKET):
+        minimum = floor("tls.minimum_version", environment(bucket))
+        for policy in consumers(args, bucket, BUCKET_POLICY, "bucket"):
+            found = policy_statements(policy)
+            floors = [v for v in (tls_version_floor(s) for s in found) if v is not None]
+            if found and not any(v >= float(minimum) for v in floors):
+                violation(report, f"{policy.name} accepts TLS older than {minimum}", path="policy", actual=floors,
+                          expected=f'a Deny of s3:* for Principal "*" when NumericLessThan s3:TlsVersion "{minimum}" (or higher)',
+                          urn=policy.urn)
+
+
+@resource_rule("ENC-06", DB_INSTANCE)
+def case_database_presents_a_current_certificate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The database's server certificate is signed by a current RDS certificate authority of policies/floors.yaml
+    (clients verifying it trust nothing retired). Implemented by components/database.py (CaseDatabase, ca_cert_identifier)."""
+    authorities = floor("tls.rds_certificate_authorities", environment(args))
+    expect(report, args, "caCertIdentifier", lambda value: value in authorities, expected=f"one of {authorities} (named explicitly)")
+
+
 def redirects_to_https(action: Any) -> bool:
     return get(action, "type") == "redirect" and get(action, "redirect.protocol") == "HTTPS"
 
@@ -420,3 +461,10 @@ def external_ids_are_generated(args: StackValidationArgs, report: ReportViolatio
             if "length" in generator.props:
                 expect(report, generator, "length", lambda n: isinstance(n, (int, float)) and n >= EXTERNAL_ID_MIN_LENGTH,
                        expected=f">= {EXTERNAL_ID_MIN_LENGTH} characters")
+
+
+@resource_rule("SEC-01", DB_INSTANCE)
+def case_database_accepts_iam_authentication(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The case database accepts IAM authentication, so the application connects with short-lived tokens, not a stored
+    password. Implemented by components/database.py (CaseDatabase, iam_database_authentication_enabled)."""
+    expect(report, args, "iamDatabaseAuthenticationEnabled", (True,), expected="true (absent means false)")

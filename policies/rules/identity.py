@@ -11,9 +11,11 @@ parent; values not known until the update (policies built from other resources' 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache, partial
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -32,8 +34,10 @@ from policies.rules._support import (
     is_anyone,
     is_prod,
     is_unknown,
+    judged_later,
     of_type,
     peek,
+    plain,
     reveal,
     sources,
     sources_of_type,
@@ -90,6 +94,14 @@ WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
 OIDC_AUDIENCE = "sts.amazonaws.com"
 
 BOUNDARY_REMOVAL = ("iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary")
+# Role actions that must be denied unless the request names the blueprint's boundary (creating a role, replacing
+# its boundary), and the operators and key that pin it.
+BOUNDARY_PINNED = ("iam:PutRolePermissionsBoundary", "iam:CreateRole")
+BOUNDARY_PIN_OPERATORS = ("StringNotEquals", "ArnNotEquals")
+PERMISSIONS_BOUNDARY = "iam:permissionsboundary"
+PRINCIPAL_ARN = "aws:principalarn"
+# Editing a managed policy in place: a new version, a new default, or deleting it.
+BOUNDARY_EDIT = ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion", "iam:DeletePolicy")
 # IAM's default session is one hour; vendor sessions may last at most four.
 DEFAULT_SESSION_SECONDS = 3600
 VENDOR_MAX_SESSION_SECONDS = 4 * 3600
@@ -227,6 +239,18 @@ def allowed_patterns(found: Iterable[Mapping[str, Any]]) -> list[str]:
         if s.get("Effect") == "Allow":
             patterns += ["*"] if "NotAction" in s else [str(p) for p in as_list(s.get("Action"))]
     return patterns
+
+
+# The inline policy a `runs_live_audit` role holds: exactly the live audit's read-only actions (caseshield/audit).
+LIVE_AUDIT_POLICY = "live-audit"
+
+
+def beyond_live_audit(d: Document) -> list[str]:
+    """What a `live-audit` policy allows beyond the actions the live checks declare (empty: exactly the audit's)."""
+    from caseshield.audit.policy import actions
+
+    declared = {a.lower() for a in actions()}
+    return [p for p in allowed_patterns(d.statements or []) if p.lower() not in declared]
 
 
 def denied_sids(found: Iterable[Mapping[str, Any]]) -> list[Any]:
@@ -370,6 +394,11 @@ def role_data_permissions_equal_the_matrix(args: StackValidationArgs, report: Re
             if d.name in matrix.actions:
                 check_data_class_policy(report, matrix, d, spec.data.get(d.name))
                 continue
+            if d.name == LIVE_AUDIT_POLICY and spec.runs_live_audit:  # configuration reads, e.g. rds:DescribeDBInstances
+                if extra := beyond_live_audit(d):
+                    violation(report, f"{role.name}: {d.name} allows more than the live audit reads", path=d.path,
+                              actual=extra, expected="only the actions of `caseshield audit --print-policy`", urn=d.holder.urn)
+                continue
             extra = data_grants(d.statements, matrix, service_admin=spec.deploys_infrastructure)
             if extra:
                 violation(report, f"{role.name}: {d.name or d.path} grants data-class actions outside the role's data-class "
@@ -436,16 +465,105 @@ def matrix_roles_carry_the_permissions_boundary(args: StackValidationArgs, repor
                   actual=sorted(p.name for p in found), expected="one boundary policy for every matrix role")
 
 
+def pins_boundary(statement: Mapping[str, Any], boundary_arn: str) -> bool:
+    """Whether a Deny holds unless the request names this boundary: unconditional, or conditioned only on a
+    StringNotEquals/ArnNotEquals test of `iam:PermissionsBoundary` whose one value is `boundary_arn`."""
+    tests = conditions(statement)
+    if not tests:
+        return True
+    return all(op in BOUNDARY_PIN_OPERATORS and key == PERMISSIONS_BOUNDARY and [str(v) for v in values] == [boundary_arn]
+               for op, key, values in tests)
+
+
+def denied_unless(found: Iterable[Mapping[str, Any]], action: str, accepts: Callable[[Mapping[str, Any]], bool]) -> bool:
+    """Whether some Deny of `action` on every resource holds under conditions `accepts` allows."""
+    return any(s.get("Effect") == "Deny" and on_every_resource(s) and
+               (not covers(s["NotAction"], action) if "NotAction" in s else covers(s.get("Action"), action)) and accepts(s)
+               for s in found)
+
+
+def own_arn(policy: PolicyResource) -> str | None:
+    """The end of the ARN a customer-managed policy gets from its name (`:policy/<name>`), as its document names
+    it; None for a name not given (or not known)."""
+    name = peek(policy.props, "name")
+    return None if not isinstance(name, str) or is_unknown(name) else f":policy/{name}"
+
+
 @stack_rule("IAM-03")
 def permissions_boundary_denies_its_own_removal(args: StackValidationArgs, report: ReportViolation) -> None:
-    """The boundary denies deleting or replacing a role's boundary, so no capped role can shed it.
-    Implemented by components/identity.py (guardrail_statements, BoundaryStaysOnMatrixRoles)."""
+    """The boundary denies removing a role's boundary outright, and denies creating a role, or putting a boundary
+    on one, unless the boundary named is this one: no capped role sheds it, and none the deployer creates lacks it.
+    Implemented by components/identity.py (guardrail_statements: NoBoundaryIsEverRemoved, RolesOnlyUnderThisBoundary).
+
+    A conditional Deny counts only when its one condition is StringNotEquals/ArnNotEquals `iam:PermissionsBoundary`
+    = this policy's own ARN (any other condition can be sidestepped)."""
     for boundary in boundary_policies(args):
         found = parsed(boundary.props.get("policy"))
-        missing = [a for a in BOUNDARY_REMOVAL if found is not None and not any(denies(s, a) for s in found)]
+        suffix = own_arn(boundary) or ":policy/"  # a generated name: any policy ARN the document pins
+        if found is None:
+            continue
+        arns = sorted({str(v) for s in found for op, key, values in conditions(s) if key == PERMISSIONS_BOUNDARY
+                       for v in values if str(v).endswith(suffix) or (suffix == ":policy/" and suffix in str(v))})
+        missing = [] if denied_unless(found, BOUNDARY_REMOVAL[0], lambda s: not s.get("Condition")) else [BOUNDARY_REMOVAL[0]]
+        missing += [a for a in BOUNDARY_PINNED if not any(denied_unless(found, a, partial(pins_boundary, boundary_arn=arn))
+                                                          for arn in arns or [""])]
         if missing:
-            violation(report, f"{boundary.name}: roles it caps may remove or replace it", path="policy",
-                      actual=denied_sids(found or []), expected=f"an unconditional Deny of {', '.join(missing)}", urn=boundary.urn)
+            violation(report, f"{boundary.name}: roles it caps may remove or replace it, or create roles without it",
+                      path="policy", actual=denied_sids(found),
+                      expected=f"a Deny of {', '.join(missing)} (unconditional, or unless iam:PermissionsBoundary is this "
+                               "boundary)", urn=boundary.urn)
+
+
+@stack_rule("IAM-03")
+def permissions_boundary_is_immutable_but_for_break_glass(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The boundary denies editing itself (a new or default version, deleting it) to every role but the matrix's
+    administrator: the deployer can no longer rewrite the guardrails that bind it.
+    Implemented by components/identity.py (guardrail_statements, BoundaryIsImmutable).
+
+    The Deny must name this policy (or "*") and may be conditioned only on ArnNotEquals `aws:PrincipalArn` of the
+    matrix's administrator roles."""
+    matrix = load()
+    roles = matrix_roles(args)
+    exempt = {str(peek(roles[r.name].props, "name")) for r in matrix.roles.values() if r.administrator and r.name in roles}
+    for boundary in boundary_policies(args):
+        found = parsed(boundary.props.get("policy"))
+        suffix = own_arn(boundary) or ":policy/"
+        if found is None:
+            continue
+        missing = [a for a in BOUNDARY_EDIT if not any(s.get("Effect") == "Deny" and covers(s.get("Action"), a)
+                                                      and guards_policy(s, suffix, exempt) for s in found)]
+        if missing:
+            violation(report, f"{boundary.name}: roles it caps may edit the boundary itself", path="policy",
+                      actual=denied_sids(found), expected=f"a Deny of {', '.join(missing)} on this policy for every "
+                      "role but break-glass", urn=boundary.urn)
+
+
+def guards_policy(statement: Mapping[str, Any], suffix: str, exempt: set[str]) -> bool:
+    """Whether a Deny names the policy ending in `suffix` (or "*") and exempts at most the roles named `exempt`
+    (ArnNotEquals aws:PrincipalArn)."""
+    names_it = any(r == "*" or str(r).endswith(suffix) or (suffix == ":policy/" and suffix in str(r))
+                   for r in as_list(statement.get("Resource")))
+    return names_it and all(op == "ArnNotEquals" and key == PRINCIPAL_ARN and all(str(v).rsplit("/", 1)[-1] in exempt for v in values)
+                            for op, key, values in conditions(statement))
+
+
+@stack_rule("IAM-03")
+def permissions_boundary_allows_everything_only_to_break_glass(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No Allow of the boundary reaches every action (`*`, `*:*`, a NotAction) unless it names only the matrix's
+    administrator (`ArnEquals aws:PrincipalArn`): the deployer's ceiling is its deploy grant, never everything.
+    Implemented by components/identity.py (boundary_document, BreakGlassCeiling)."""
+    matrix = load()
+    roles = matrix_roles(args)
+    exempt = {str(peek(roles[r.name].props, "name")) for r in matrix.roles.values() if r.administrator and r.name in roles}
+    for boundary in boundary_policies(args):
+        for index, s in enumerate(parsed(boundary.props.get("policy")) or []):
+            every = "NotAction" in s or any(p in ("*", "*:*") for p in as_list(s.get("Action")))
+            named = [str(v).rsplit("/", 1)[-1] for op, key, values in conditions(s) if op == "ArnEquals" and key == PRINCIPAL_ARN
+                     for v in values]
+            if s.get("Effect") == "Allow" and every and not (named and set(named) <= exempt and len(conditions(s)) == 1):
+                violation(report, f"{boundary.name}: allows every action to more than break-glass",
+                          path=f"policy.Statement.{index}", actual=s.get("Condition"),
+                          expected="ArnEquals aws:PrincipalArn naming only the administrator role", urn=boundary.urn)
 
 
 # --- IAM-04 ----------------------------------------------------------------------------------------------------------
@@ -702,22 +820,288 @@ def user_pool_is_deletion_protected_in_prod(args: ResourceValidationArgs, report
 
 # --- IAM-11 ----------------------------------------------------------------------------------------------------------
 
+@cache
+def takes_only_star(action: str) -> bool:
+    """Whether IAM's definition (policy_sentry's offline copy) knows `action` and lists no resource type for it:
+    AWS authorizes it only on Resource "*" (cloudtrail:LookupEvents), so naming resources would grant nothing."""
+    from policy_sentry.querying.actions import get_action_data
+
+    service, _, name = action.partition(":")
+    known = (get_action_data(service, name) or {}).get(service, [])
+    return bool(known) and all(d["resource_arn_format"] == "*" for d in known)
+
+
 @stack_rule("IAM-11")
 def data_permissions_name_their_resources(args: StackValidationArgs, report: ReportViolation) -> None:
-    """No role's inline policy allows a data-class action of the matrix on Resource "*".
+    """No role's inline policy allows a data-class action of the matrix on Resource "*", except the actions AWS
+    authorizes only on "*" (IAM's definition lists no resource type for them: cloudtrail:LookupEvents).
     Implemented by components/identity.py (data_class_statements, DataClassScope.resource_arns).
 
     A literal action, a partial wildcard (`s3:Get*`) and a whole-service wildcard (`s3:*`) all count, except the
-    service wildcards of a role the matrix says deploys infrastructure: that is its deploy grant, and IAM-04's explicit
-    denies are what keep it from case content."""
+    service wildcards of the deployer's deploy grant: this rule proves only that grants name resources; whether the
+    deployer can reach content through them is proven on its effective permissions by IAM-12 (escalation, destructive
+    actions) and IAM-04 (content denies that bind it)."""
     matrix = load()
     roles = matrix_roles(args)
     deployers = {roles[r.name].urn for r in matrix.roles.values() if r.deploys_infrastructure and r.name in roles}
+    auditors = {roles[r.name].urn for r in matrix.roles.values() if r.runs_live_audit and r.name in roles}
     for role in of_type(args, ROLE):
         for d in inline_documents(args, role):
+            if role.urn in auditors and d.name == LIVE_AUDIT_POLICY and not beyond_live_audit(d):
+                continue  # the audit's configuration reads on "*" (anything more is IAM-01's finding and this one's)
             for index, s in enumerate(d.statements or []):
                 granted = data_grants([s], matrix, service_admin=role.urn in deployers) if on_every_resource(s) else []
+                granted = [a for a in granted if not takes_only_star(a)]
                 if granted:
                     violation(report, f"{role.name}: {d.name or d.holder.name} allows data-class actions on every resource",
                               path=f"{d.path}.Statement.{index}.Resource", actual=granted,
                               expected="the data class's own resource ARNs", urn=d.holder.urn)
+
+
+# --- IAM-12 ----------------------------------------------------------------------------------------------------------
+
+KMS_KEY = "aws:kms/key:Key"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ACCOUNT_ARN = re.compile(r"arn:([a-z-]+):iam::(\d{12}):")
+# AWS managed policies that grant no write (their content is AWS's; the analysis treats them as granting nothing it
+# looks for). Any other AWS managed policy on a role makes its paths unknown, reported as such; AdministratorAccess
+# is an Allow of everything.
+NO_WRITE_MANAGED_POLICIES = (*READ_ONLY_MANAGED_POLICIES, "AmazonSSMReadOnlyAccess")
+# The managed policy an attacker would attach, and the service a role would be passed to, in each question.
+ATTACKER_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+# Actions whose `iam:PermissionsBoundary` is the boundary being set, not the one the role has: the attacker's own.
+SETS_BOUNDARY = ("iam:putrolepermissionsboundary", "iam:createrole")
+ATTACKER_BOUNDARY = "arn:aws:iam::123456789012:policy/attacker-boundary"
+PASSED_TO = {"ec2": "ec2.amazonaws.com", "lambda": "lambda.amazonaws.com", "glue": "glue.amazonaws.com",
+             "cloudformation": "cloudformation.amazonaws.com", "datapipeline": "datapipeline.amazonaws.com",
+             "apprunner": "apprunner.amazonaws.com", "codebuild": "codebuild.amazonaws.com",
+             "ecs": "ecs-tasks.amazonaws.com", "sagemaker": "sagemaker.amazonaws.com",
+             "bedrock-agentcore": "bedrock-agentcore.amazonaws.com"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One resource an action is tried on, the request context the attacker would choose, and its resource policy."""
+
+    resource: str
+    context: Mapping[str, str | None]
+    policy: tuple[Mapping[str, Any], ...] = ()
+    kms: bool = False
+
+
+def statements_of(args: StackValidationArgs, role: PolicyResource) -> list[dict[str, Any]] | str:
+    """Every identity-policy statement of a role (inline, customer managed, AWS managed by name); a reason string
+    when some document is not known yet or an AWS managed policy's content is not known to this analysis."""
+    found: list[dict[str, Any]] = []
+    documents = inline_documents(args, role)
+    for a in attachments(args, role):
+        documents += a.customer_documents()
+        name = a.aws_managed_name
+        if name == ADMINISTRATOR_POLICY:
+            found.append({"Effect": "Allow", "Action": "*", "Resource": "*"})
+        elif name is not None and name not in NO_WRITE_MANAGED_POLICIES:
+            return f"AWS managed policy {name}, whose content this analysis does not know"
+    if any(d.statements is None for d in documents):
+        return "a policy document not known until the update"
+    return found + [s for d in documents for s in d.statements or []]
+
+
+def data_resources(args: StackValidationArgs, type_: str, policy_type: str, prop: str) -> list[tuple[str, tuple[dict[str, Any], ...]]]:
+    """(ARN, resource-policy statements) of each classified key or bucket of the stack whose ARN is known."""
+    found = []
+    for r in of_type(args, type_):
+        arn = peek(r.props, "arn")
+        if tag(r, CLASSIFICATION_TAG) is None or not isinstance(arn, str) or is_unknown(arn):
+            continue
+        if type_ == KMS_KEY:
+            policy = tuple(parsed(r.props.get("policy")) or [])
+        else:
+            policy = tuple(s for p in belonging_to(args, r, policy_type, prop) for s in parsed(p.props.get("policy")) or [])
+        found.append((arn, policy))
+    return found
+
+
+def protected_roles(matrix: RoleMatrix) -> list[str]:
+    """The roles whose own IAM nobody but break-glass may change (the control's promise, from the matrix)."""
+    named = {r for c in matrix.constraints if c.rule in ("no_data_access", "no_access_to") for r in c.roles}
+    return sorted(named | {r.name for r in matrix.roles.values() if r.administrator or r.deploys_infrastructure})
+
+
+@dataclass(frozen=True)
+class Attack:
+    """What an attacker holding one role aims each action at, in one stack (see IAM-12)."""
+
+    partition: str
+    account: str
+    prefix: str
+    roles: Mapping[str, PolicyResource]
+    role_arns: Mapping[str, str]
+    protected: list[str]
+    targets_of: Mapping[str, tuple[str, ...]]
+    boundaries: list[PolicyResource]
+    keys: list[tuple[str, tuple[dict[str, Any], ...]]]
+    buckets: list[tuple[str, tuple[dict[str, Any], ...]]]
+
+    def iam_arn(self, kind: str, name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:{kind}/{name}"
+
+    def boundary_of(self, role: str) -> str | None:
+        value = peek(self.roles[role].props, "permissionsBoundary")
+        return str(value) if value and not is_unknown(value) else None
+
+    def targets(self, role: str, action: str, service: str | None) -> list[Target]:
+        """Every resource `action` is tried on for `role`, with the context the attacker would choose."""
+        base: dict[str, str | None] = {"iam:passedtoservice": service, "kms:grantisforawsresource": "false",
+                                       "iam:policyarn": ATTACKER_POLICY}
+        found: list[Target] = []
+        for kind in self.targets_of.get(action, ("anything",)):
+            if kind in ("self", "protected", "matrix"):
+                chosen = [role] if kind == "self" else self.protected if kind == "protected" else sorted(self.roles)
+                found += [Target(self.role_arns[r], {**base, "iam:permissionsboundary": ATTACKER_BOUNDARY if action in SETS_BOUNDARY
+                                                     else self.boundary_of(r)}) for r in chosen if r in self.role_arns]
+            elif kind == "new-role":
+                found.append(Target(self.iam_arn("role", f"{self.prefix}-escalation-probe"), {**base, "iam:permissionsboundary": None}))
+            elif kind in ("new-user", "new-group"):
+                found.append(Target(self.iam_arn(kind.removeprefix("new-"), f"{self.prefix}-escalation-probe"), base))
+            elif kind == "boundary":
+                found += [Target(self.iam_arn("policy", str(peek(b.props, "name"))), base) for b in self.boundaries]
+            elif kind == "data-keys":
+                found += [Target(arn, base, policy, kms=True) for arn, policy in self.keys]
+            elif kind == "data-buckets":
+                found += [Target(arn, base, policy) for arn, policy in self.buckets]
+            else:
+                found.append(Target("*", base))
+        return found
+
+    def reaches(self, principal: Any, role: str, action: str, service: str | None = None) -> bool:
+        from caseshield.iam_analysis import may
+
+        return any(may(principal, action, t.resource, t.context, resource_policy=t.policy, resource_policy_required=t.kms)
+                   for t in self.targets(role, action.lower(), service))
+
+
+def attack(args: StackValidationArgs, matrix: RoleMatrix, targets_of: Mapping[str, tuple[str, ...]]) -> Attack | None:
+    """The stack's attack surface; None while the boundary or a role name is not known."""
+    roles = matrix_roles(args)
+    boundaries = boundary_policies(args)
+    found = next((m for b in boundaries for m in ACCOUNT_ARN.finditer(str(b.props.get("policy")))), None)
+    names = {n: peek(r.props, "name") for n, r in roles.items()}
+    if found is None or not names or any(not isinstance(v, str) or is_unknown(v) for v in names.values()):
+        return None
+    partition, account = found.groups()
+    return Attack(partition, account, str(next(iter(names.values()))).rsplit("-", 1)[0], roles,
+                  {n: f"arn:{partition}:iam::{account}:role/{v}" for n, v in names.items()}, protected_roles(matrix),
+                  targets_of, boundaries, data_resources(args, KMS_KEY, "", ""),
+                  data_resources(args, S3_BUCKET, BUCKET_POLICY, "bucket"))
+
+
+@stack_rule("IAM-12")
+def no_role_but_break_glass_can_escalate(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No matrix role but break-glass has a privilege-escalation path or a destructive or blinding action, judged on
+    its effective permissions: identity policies within the permissions boundary, less every explicit deny, with
+    the data-class keys' and buckets' resource policies applied and conditions evaluated.
+    Implemented by components/identity.py (boundary_document, guardrail_statements, deploy_statements) and
+    components/keys.py (key policies).
+
+    The paths are cloudsplaining's privilege-escalation methods plus the primitives and destructive actions of
+    policies/escalation.yaml, each action tried where an attacker would aim it (`targets` there: the role itself,
+    the protected roles, a new role without the boundary, the boundary policy, the data keys and buckets, ...) with
+    the request context the attacker would choose (no boundary on a new role, AdministratorAccess to attach, a
+    grant not for an AWS resource, the method's compute service as the passed-to service). A condition that pins
+    the boundary, the passed-to service or AWS-resource grants therefore counts; a region or other condition does
+    not. The roles escalation.yaml's `allowed` names keep those actions, each under the review and alarm stated
+    there; a method is accepted when one of its actions is. Service roles outside the matrix are not judged here:
+    they carry AWS managed policies this offline analysis cannot read, and no role under the boundary may change them."""
+    from caseshield import escalation
+    from caseshield.iam_analysis import Principal, escalation_methods
+
+    matrix, limits = load(), escalation.load()
+    surface = attack(args, matrix, limits.targets)
+    if surface is None:
+        judged_later("policy")
+        return
+    methods = {**escalation_methods(), **limits.primitives}
+    pending = []
+    for name, role in sorted(surface.roles.items()):
+        spec = matrix.roles.get(name)
+        identity = statements_of(args, role)
+        if isinstance(identity, str) and "not known" in identity:
+            pending.append(role.name)
+        if spec is None or spec.administrator or (isinstance(identity, str) and "not known" in identity):
+            continue
+        if isinstance(identity, str):
+            violation(report, f"{role.name}: its escalation paths cannot be judged: {identity}", path="policyArn",
+                      actual=identity, expected="inline, customer managed or known read-only policies", urn=role.urn)
+            continue
+        boundary = [s for b in sources_of_type(role, "permissionsBoundary", MANAGED_POLICY) for s in parsed(b.props.get("policy")) or []]
+        principal: Principal = {"arn": surface.role_arns[name], "identity": identity,
+                                "boundary": boundary if peek(role.props, "permissionsBoundary") else None}
+        kept = {a.lower() for a, holders in limits.allowed.items() if name in holders}
+        for method, actions in sorted(methods.items()):
+            service = next((PASSED_TO[a.split(":")[0]] for a in actions if a.split(":")[0] in PASSED_TO), None)
+            if not kept & set(actions) and all(surface.reaches(principal, name, a, service) for a in actions):
+                violation(report, f"{role.name}: can escalate by {method}", path="policy", actual=list(actions),
+                          expected="an action of it denied, or pinned by a condition (boundary, passed-to service, "
+                          "AWS-resource grant)", urn=role.urn)
+        for action in limits.destructive():
+            if action.lower() not in kept and surface.reaches(principal, name, action):
+                violation(report, f"{role.name}: can {action} on case data, monitoring or keys", path="policy", actual=action,
+                          expected="denied, or allowed to the role in policies/escalation.yaml", urn=role.urn)
+    if pending:
+        judged_later("policy")  # what is known is reported; the roles whose policies are not are judged at the update
+
+
+# --- IAM-13 ----------------------------------------------------------------------------------------------------------
+
+# The policy documents the stack generates, by kind: where each lives and what parliament should read it as.
+LINTED = ((ROLE_POLICY, "policy", "identity"), (ROLE, "assumeRolePolicy", "trust"), (MANAGED_POLICY, "policy", "identity"),
+          (KMS_KEY, "policy", "key"), (BUCKET_POLICY, "policy", "bucket"))
+# parliament's severities that fail (above low).
+FAILING_SEVERITIES = ("MEDIUM", "HIGH", "CRITICAL")
+
+
+def linted_documents(args: StackValidationArgs) -> tuple[dict[str, tuple[PolicyResource, str, str]], dict[str, str], list[str]]:
+    """(key -> (resource, property, kind), key -> document text, resources whose document is not known yet)."""
+    holders: dict[str, tuple[PolicyResource, str, str]] = {}
+    texts: dict[str, str] = {}
+    pending = []
+    boundaries = {b.urn for b in boundary_policies(args)}
+    for type_, prop, kind in LINTED:
+        for r in of_type(args, type_):
+            value = reveal(peek(r.props, prop))
+            if value is None:
+                continue
+            if is_unknown(value) or document(value) is None:
+                pending.append(r.name)
+                continue
+            key = f"{r.urn}#{prop}"
+            holders[key] = (r, prop, "boundary" if r.urn in boundaries else kind)
+            texts[key] = value if isinstance(value, str) else json.dumps(plain(value))
+    return holders, texts, pending
+
+
+@stack_rule("IAM-13")
+def generated_policies_pass_parliament(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every identity, trust, boundary, key and bucket policy the stack generates passes parliament with no finding
+    above low, nor one policies/escalation.yaml raises (an unknown action or condition key: a Deny naming a
+    misspelled action denies nothing). parliament runs in its own tool environment (caseshield/iam_lint.py).
+    Implemented by components/identity.py, components/keys.py and every component that writes a bucket policy.
+
+    parliament's own limits on one kind of document (a trust policy has no Resource, ...) are listed, with the
+    reason, under `lint.ignored` there; any other accepted finding is a waiver of this control."""
+    from caseshield import escalation, iam_lint
+
+    limits = escalation.load()
+    holders, texts, pending = linted_documents(args)
+    for key, found in sorted(iam_lint.lint(texts).items()):
+        resource, prop, kind = holders[key]
+        failing = sorted({f"{f['issue']}: {f['detail'][:160]}" for f in found
+                          if (f["severity"].upper() in FAILING_SEVERITIES or f["issue"] in limits.raised)
+                          and not any(i["issue"] == f["issue"] and kind in i["kinds"] and i["detail"] in f["detail"]
+                                      for i in limits.ignored)})
+        if failing:
+            violation(report, f"{resource.name}: parliament finds {len(failing)} issue(s) in its {kind} policy", path=prop,
+                      actual=failing, expected="no parliament finding above low", urn=resource.urn)
+    if pending:
+        judged_later("policy")

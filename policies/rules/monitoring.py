@@ -18,6 +18,7 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from caseshield import schemas
 from policies.floors import CisFilter, cis_filters
+from policies.floors import floor as floor_of
 from policies.rules import resource_rule, stack_rule
 from policies.rules._filter_pattern import PatternError, compile_pattern
 from policies.rules._support import (
@@ -26,6 +27,7 @@ from policies.rules._support import (
     consumers,
     covers,
     document,
+    environment,
     get,
     is_list,
     is_unknown,
@@ -156,6 +158,30 @@ def guardduty_watches_data_events_malware_and_database_logins(args: StackValidat
         if missing:
             violation(report, f"GuardDuty protection plans are off: {missing}", path="features", actual=enabled,
                       expected=f"ENABLED features including {list(GUARDDUTY_FEATURES)}", urn=detector.urn)
+
+
+# Finding publishing frequencies of GuardDuty and Macie, fastest first; absent means AWS's default, SIX_HOURS.
+PUBLISHING_FREQUENCIES = ("FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS")
+DEFAULT_PUBLISHING_FREQUENCY = "SIX_HOURS"
+
+
+def publishes_at_least_as_often(frequency: Any, slowest: str) -> bool:
+    """Whether a findingPublishingFrequency (absent: SIX_HOURS) is no slower than `slowest`; unknown is not judged."""
+    if is_unknown(frequency):
+        return True
+    value = DEFAULT_PUBLISHING_FREQUENCY if frequency is None else frequency
+    return value in PUBLISHING_FREQUENCIES and PUBLISHING_FREQUENCIES.index(value) <= PUBLISHING_FREQUENCIES.index(slowest)
+
+
+@resource_rule("MON-01", DETECTOR)
+def guardduty_publishes_findings_promptly(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """GuardDuty publishes updated findings at least as often as policies/floors.yaml requires (every 15 minutes).
+    Implemented by components/detection.py (ThreatDetection._guardduty, finding_publishing_frequency)."""
+    slowest = floor_of("detection.guardduty_finding_publishing", environment(args))
+    frequency = peek(args.props, "findingPublishingFrequency")
+    if not publishes_at_least_as_often(frequency, slowest):
+        violation(report, f"{args.name} publishes updated findings too seldom", path="findingPublishingFrequency",
+                  actual=frequency, expected=f"{slowest} or more often (absent means {DEFAULT_PUBLISHING_FREQUENCY})")
 
 
 # --- MON-02 -------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ groups are those its `securityGroups` came from. Literal values are judged only 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from policies.floors import floor
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     ancestors,
@@ -23,6 +25,7 @@ from policies.rules._support import (
     conditions,
     consumers,
     document,
+    environment,
     expect,
     is_unknown,
     of_type,
@@ -124,6 +127,43 @@ def admits_port(protocol: Any, from_port: Any, to_port: Any, port: int) -> bool 
     low = ALL_PORTS[0] if from_port is None else from_port
     high = ALL_PORTS[1] if to_port is None else to_port
     return bool(low <= port <= high)
+
+
+# --- addresses inside and outside the VPC (issue 14: reachability, not the presence of a rule) ---------------------
+
+# A managed prefix list id: AWS's address ranges of a service reached through a gateway endpoint (S3, DynamoDB).
+PREFIX_LIST = "pl-"
+
+
+def is_count(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def vpc_networks(resource: PolicyResource, prop: str = "vpcId") -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """The address ranges of the VPC `resource`'s `prop` came from; None while one is not yet known."""
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for vpc in sources_of_type(resource, prop, VPC):
+        for key in ("cidrBlock", "ipv6CidrBlock"):
+            value = peek(vpc.props, key)
+            if is_unknown(value):
+                return None
+            if isinstance(value, str) and value:
+                found.append(ipaddress.ip_network(value, strict=False))
+    return found
+
+
+def outside(cidr: Any, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None) -> bool:
+    """Whether an address range reaches beyond the VPC's ranges; a value (or a VPC range) not yet known is not judged,
+    except that 0.0.0.0/0 and ::/0 are outside every VPC."""
+    if is_everywhere(cidr):
+        return True
+    if not isinstance(cidr, str) or is_unknown(cidr) or cidr.startswith(PREFIX_LIST) or networks is None:
+        return False
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return True
+    return not any(network.version == n.version and network.subnet_of(n) for n in networks)  # type: ignore[arg-type]
 
 
 # --- NET-01 -------------------------------------------------------------------------------------------------------
@@ -418,8 +458,10 @@ def vpc_flow_logs_capture_all_traffic(args: StackValidationArgs, report: ReportV
                 violation(report, f"{flow_log.name} delivers to no log group of this stack", path="logDestination",
                           actual=peek(flow_log.props, "logDestination"), expected=f"the ARN of an {LOG_GROUP}", urn=flow_log.urn)
             for group in groups:
-                expect(report, group, "retentionInDays", lambda days: isinstance(days, (int, float)) and days > 0,
-                       expected="a retention period in days (absent or 0 keeps flow logs forever, unmanaged)")
+                days = floor("retention_days.operational_logs", environment(group))
+                expect(report, group, "retentionInDays", lambda value, days=days: is_count(value) and value >= days,
+                       expected=f">= {days} days, the {environment(group) or 'unknown (prod)'} floor of policies/floors.yaml "
+                                "(absent or 0 keeps flow logs forever, unmanaged)")
 
 
 # --- NET-07 -------------------------------------------------------------------------------------------------------
@@ -500,3 +542,106 @@ def app_tier_admits_only_the_load_balancer(args: StackValidationArgs, report: Re
     for group in app_tier_groups(args):
         admits_only(args, report, group, balancers, "the load balancer")
 
+
+
+# --- issue 14: reachability per port and source, not only the presence of a rule -----------------------------------
+
+def private_tier_acls(args: StackValidationArgs) -> list[PolicyResource]:
+    """Network ACLs associated with subnets tagged as an app or data tier (their `subnetIds` came from them)."""
+    return [acl for acl in of_type(args, *NETWORK_ACLS)
+            if any(tag(s, TIER_TAG) in PRIVATE_TIERS for s in sources_of_type(acl, "subnetIds", SUBNET))]
+
+
+def only_return_traffic(entry: AclEntry, allowed: Mapping[str, Any]) -> bool:
+    """Whether an inbound entry admits no more than return traffic: a protocol and a port range within `allowed`."""
+    if any(is_unknown(v) for v in (entry.protocol, entry.from_port, entry.to_port)):
+        return True
+    return (protocol_name(entry.protocol) in allowed["protocols"] and is_count(entry.from_port) and is_count(entry.to_port)
+            and allowed["from_port"] <= entry.from_port <= entry.to_port <= allowed["to_port"])
+
+
+@stack_rule("NET-01")
+def private_tier_acls_admit_only_return_traffic_from_outside_the_vpc(args: StackValidationArgs, report: ReportViolation) -> None:
+    """App- and data-tier network ACLs allow nothing in from outside the VPC but return traffic (TCP to ephemeral ports,
+    the range of policies/floors.yaml). Implemented by components/network.py (NETWORK_ACL_RULES)."""
+    for acl in private_tier_acls(args):
+        allowed = floor("network.private_tier_ingress_from_outside", environment(acl))
+        networks = vpc_networks(acl)
+        for entry in acl_ingress(args, acl):
+            if entry.action == "allow" and outside(entry.cidr, networks) and not only_return_traffic(entry, allowed):
+                violation(report, f"{acl.name} lets traffic from outside the VPC into a private tier", path=entry.path,
+                          actual=entry.evidence,
+                          expected=f"from outside the VPC only protocol {allowed['protocols']} to ports "
+                                   f"{allowed['from_port']}-{allowed['to_port']} (return traffic)", urn=entry.resource.urn)
+
+
+@resource_rule("NET-03", VPC_ENDPOINT)
+def gateway_endpoints_reach_only_this_accounts_resources(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every Allow of a gateway endpoint's (S3, DynamoDB) policy holds principals and resources to this account with the
+    StringEquals conditions of policies/floors.yaml (aws:PrincipalAccount, aws:ResourceAccount), except reads of AWS's
+    named buckets. Implemented by components/network.py (gateway_endpoint_policy)."""
+    kind = peek(args.props, "vpcEndpointType") or DEFAULT_ENDPOINT_TYPE
+    policy = reveal(peek(args.props, "policy"))
+    if kind != "Gateway" or is_unknown(policy):
+        return
+    required = [str(k) for k in floor("network.gateway_endpoint_conditions", environment(args))]
+    for i, statement in enumerate(statements(document(policy))):
+        if statement.get("Effect") != "Allow" or reads_named_objects(statement):
+            continue
+        held = {key for operator, key, values in conditions(statement) if operator == "StringEquals" and values}
+        absent = [k for k in required if k.lower() not in held]
+        if absent:
+            violation(report, f"{args.name} lets requests reach resources of any account", path=f"policy.Statement.{i}",
+                      actual=statement, expected=f"StringEquals conditions on {', '.join(required)} (missing {', '.join(absent)})")
+
+
+@stack_rule("NET-07")
+def interface_endpoints_admit_only_the_vpc(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The security groups of interface endpoints admit only addresses inside their VPC (or security groups), never the
+    internet. Implemented by components/network.py (ZeroTrustNetwork._interface_endpoints, endpoint security group)."""
+    groups: dict[str, tuple[PolicyResource, Any]] = {}
+    for endpoint in of_type(args, VPC_ENDPOINT):
+        if peek(endpoint.props, "vpcEndpointType") == "Interface":
+            for group in sources_of_type(endpoint, "securityGroupIds", SECURITY_GROUP):
+                groups.setdefault(group.urn, (group, vpc_networks(endpoint)))
+    for group, networks in groups.values():
+        for ingress in ingress_of(args, group):
+            beyond = [a for a in ingress.addresses if outside(a, networks)]
+            if beyond:
+                violation(report, f"{group.name} admits addresses outside the VPC to the interface endpoints",
+                          path=ingress.addresses_path, actual=ingress.addresses,
+                          expected="only address ranges inside the VPC's CIDR, or security groups", urn=ingress.resource.urn)
+
+
+def egress_of(args: StackValidationArgs, group: PolicyResource) -> list[tuple[PolicyResource, str, list[Any]]]:
+    """(resource, path, destination address ranges) of the group's inline egress and of every separate egress rule."""
+    found = [(group, f"egress.{i}", as_list(e.get("cidrBlocks")) + as_list(e.get("ipv6CidrBlocks")))
+             for i, e in enumerate(as_list(group.props.get("egress")))]
+    for rule in consumers(args, group, EGRESS_RULE, "securityGroupId"):
+        found.append((rule, "cidrIpv4", [v for v in (peek(rule.props, "cidrIpv4"), peek(rule.props, "cidrIpv6")) if v]))
+    for rule in consumers(args, group, SECURITY_GROUP_RULE, "securityGroupId"):
+        if peek(rule.props, "type") == "egress":
+            found.append((rule, "cidrBlocks", as_list(peek(rule.props, "cidrBlocks")) + as_list(peek(rule.props, "ipv6CidrBlocks"))))
+    return found
+
+
+def private_tier_groups(args: StackValidationArgs) -> list[PolicyResource]:
+    """The security groups of the app tier, of the database and of the interface endpoints."""
+    database = [g for db in of_type(args, DB_INSTANCE) for g in sources_of_type(db, "vpcSecurityGroupIds", SECURITY_GROUP)]
+    endpoints = [g for e in of_type(args, VPC_ENDPOINT) for g in sources_of_type(e, "securityGroupIds", SECURITY_GROUP)]
+    return unique([*app_tier_groups(args), *database, *endpoints])
+
+
+@stack_rule("NET-02")
+def private_tiers_send_nothing_beyond_the_vpc(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The app tier's, the database's and the endpoints' security groups send traffic only within their VPC (security
+    groups, VPC addresses, gateway-endpoint prefix lists), never to an address on the internet.
+    Implemented by components/app_tier.py (ApplicationTier egress rules), database.py and network.py."""
+    for group in private_tier_groups(args):
+        networks = vpc_networks(group)
+        for resource, path, addresses in egress_of(args, group):
+            beyond = [a for a in addresses if outside(a, networks)]
+            if beyond:
+                violation(report, f"{group.name} lets a private tier send traffic beyond the VPC", path=path, actual=addresses,
+                          expected="destinations inside the VPC's CIDR, security groups or gateway-endpoint prefix lists",
+                          urn=resource.urn)
