@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, TypedDict
 
@@ -126,9 +127,13 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _matches(pattern: Any, value: str, *, wildcards: bool, fold: bool = True) -> bool:
-    from fnmatch import fnmatchcase
+    return _string_matches(str(pattern), value, wildcards, fold)
 
-    p, v = (str(pattern).lower(), value.lower()) if fold else (str(pattern), value)
+
+@lru_cache(maxsize=1 << 17)
+def _string_matches(pattern: str, value: str, wildcards: bool, fold: bool) -> bool:
+    """Kept per (pattern, value): the escalation analysis asks the same few thousand questions of every statement."""
+    p, v = (pattern.lower(), value.lower()) if fold else (pattern, value)
     return fnmatchcase(v, p) if wildcards else v == p
 
 

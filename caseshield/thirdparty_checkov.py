@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from caseshield.offline import ResourceGraph, evaluate
+from caseshield.project import promotion_key
 from caseshield.terraform_plan import TerraformPlan, translate
 from policies import waivers as waivers_module
 from policies.catalog import Catalog
@@ -116,6 +117,10 @@ class CheckovVerdict:
     stacks: dict[str, StackVerdict]
     secrets: list[CheckResult]
     suppression_problems: list[str]
+
+    def in_promotion_order(self) -> list[tuple[str, StackVerdict]]:
+        """Per stack, dev before staging before prod, as every report lists stacks."""
+        return sorted(self.stacks.items(), key=lambda item: promotion_key(item[0]))
 
     @property
     def passed(self) -> bool:
@@ -377,9 +382,9 @@ def summary_lines(verdict: CheckovVerdict | None) -> list[str]:
     if verdict is None:
         return []
     lines = [f"checkov {verdict.version} {s}: {v.count()} ran, {v.count('pass')} passed, {v.count('fail')} failed, "
-             f"{v.count('waived')} waived" for s, v in sorted(verdict.stacks.items())]
+             f"{v.count('waived')} waived" for s, v in verdict.in_promotion_order()]
     lines += [f"checkov {r.stack}: FAIL {r.check_id} {r.address} ({r.control or 'third-party'}): {r.check_name}"
-              for v in verdict.stacks.values() for r in v.failures]
+              for _, v in verdict.in_promotion_order() for r in v.failures]
     lines += [f"checkov secrets: FAIL {r.check_id} {r.address}: {r.check_name}" for r in verdict.secrets]
     lines += [f"checkov: {p}" for p in verdict.suppression_problems]
     return lines

@@ -251,3 +251,21 @@ def test_every_check_a_control_lists_exists_and_belongs_to_one_control(run: Any)
     assert len(listed) == len(set(listed))
     ran = {check for (stack, check, _) in seen if stack in STACKS}
     assert set(listed) - ran == set()
+
+
+def test_stacks_are_summarised_in_promotion_order_not_alphabetically() -> None:
+    from typing import cast
+
+    from caseshield.render import third_party
+    from caseshield.render._blocks import Heading
+    from caseshield.report import CheckReport
+
+    verdict = tc.CheckovVerdict("3.3.30", {s: tc.StackVerdict(s) for s in ("prod", "dev", "staging")}, [], [])
+    assert [line.split()[2].rstrip(":") for line in tc.summary_lines(verdict)] == ["dev", "staging", "prod"]
+
+    class Report:  # the one attribute blocks() reads
+        checkov = verdict
+
+    blocks = third_party.blocks(cast(CheckReport, Report()))
+    headings = [b.text for b in blocks if isinstance(b, Heading) and b.text.startswith("Stack")]
+    assert headings == ["Stack dev", "Stack staging", "Stack prod"]

@@ -63,7 +63,7 @@ def reasons(report: CheckReport) -> list[str]:
     if verdict is None:
         return []
     found = [f"stack {s}: {len(v.third_party_failures)} failing checkov check(s) no control covers"
-             for s, v in sorted(verdict.stacks.items()) if v.third_party_failures]
+             for s, v in verdict.in_promotion_order() if v.third_party_failures]
     found += [f"checkov secrets scan: {len(verdict.secrets)} secret(s) found"] if verdict.secrets else []
     found += [f"{len(verdict.suppression_problems)} checkov suppression problem(s)"] if verdict.suppression_problems else []
     return found
@@ -77,7 +77,7 @@ def blocks(report: CheckReport) -> list[Block]:
         return [*head, para("checkov was not run for this report.")]
     out = [*head, para(f"checkov {verdict.version} over each stack's Terraform translation "
                        "(caseshield/terraform_plan.py); suppressions: policies/checkov-suppressions.yaml.")]
-    for stack, v in sorted(verdict.stacks.items()):
+    for stack, v in verdict.in_promotion_order():
         rows = [(status(r.status), code(r.check_id), code(r.control or "—"), code(r.address), Span(r.check_name),
                  Span(r.exemption.ticket if r.exemption else "—"))
                 for r in v.results if r.status != "pass"]
