@@ -23,16 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caseshield import render
 from caseshield.audit import LIVE_CHECKS, load_all
 from caseshield.audit.runner import StackAudit
-from caseshield.render import ReportWriteError, markdown, write_atomically
+from caseshield.render import markdown, write_atomically
 from caseshield.render._blocks import Block, Heading, Item, Items, Span, Table, para
 from caseshield.render.html_page import page
 from policies import catalog as catalog_module
@@ -191,17 +191,8 @@ RENDERERS: dict[str, tuple[str, Callable[[AuditReport], str]]] = {
 
 
 def clear(out_dir: Path) -> None:
-    """Create `out_dir`, prove it writable and remove the audit reports a previous run left there (a failed run must
-    not leave a stale pass); `caseshield check`'s reports in the same directory are kept."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".caseshield-probe-"):
-            pass
-        for name, _ in RENDERERS.values():
-            (out_dir / name).unlink(missing_ok=True)
-    except OSError as error:
-        raise ReportWriteError(f"cannot write audit reports to {out_dir}: {error.strerror or error}. Fix: choose a "
-                               "writable directory with --out, or fix its permissions.") from None
+    """As `caseshield check` clears its reports, for the audit's only: check's reports in the same directory stay."""
+    render.clear(out_dir, [name for name, _ in RENDERERS.values()], "audit reports")
 
 
 def write(report: AuditReport, formats: list[str], out_dir: Path) -> list[Path]:

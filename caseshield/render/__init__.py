@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,16 +49,17 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def clear(out_dir: Path) -> None:
-    """Create `out_dir` if needed, prove it is writable, and remove every report a previous run left there."""
+def clear(out_dir: Path, names: Iterable[str] | None = None, what: str = "reports") -> None:
+    """Create `out_dir` if needed, prove it is writable, and remove the reports (`names`, default: every report of
+    `caseshield check`) a previous run left there: a failed run must not leave a stale pass."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".caseshield-probe-"):
             pass
-        for name, _ in RENDERERS.values():
+        for name in names if names is not None else [name for name, _ in RENDERERS.values()]:
             (out_dir / name).unlink(missing_ok=True)
     except OSError as error:
-        raise ReportWriteError(f"cannot write reports to {out_dir}: {error.strerror or error}. Fix: choose a "
+        raise ReportWriteError(f"cannot write {what} to {out_dir}: {error.strerror or error}. Fix: choose a "
                                "writable directory with --out, or fix its permissions.") from None
 
 
