@@ -2,9 +2,9 @@
 and a resource deleted from the account, each an `error` of the checks that read it (never a pass) and exit 1.
 
 dev is deployed into moto once for the module; the tests change that account, so they run in file order: the decoy
-bucket (removed again), then the deleted table, then the deleted bucket. The last test audits with moto
-enforcing IAM on the same (by then changed) account, to show a permission missing from the audit policy as AccessDenied
-errors.
+bucket and the decoy launch template (removed again), the load balancer the account lacks, then the deleted table,
+then the deleted bucket. The last test audits with moto enforcing IAM on the same (by then changed) account, to show a
+permission missing from the audit policy as AccessDenied errors.
 """
 
 from __future__ import annotations
@@ -38,7 +38,15 @@ def dev() -> Iterator[Deployed]:
 def export(dev: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pulumi stack export` of the deployed dev, in the engine's shape, built from the recorded graph."""
     path = tmp_path_factory.mktemp("export") / "dev.json"
-    path.write_text(json.dumps(stack_export(graph_of("dev"))))
+    document = stack_export(graph_of("dev"))
+    # AWS, not Pulumi, names the load balancer's ARN and the launch template's id: the real export records what AWS
+    # returned, here what moto returned when the graph was deployed.
+    for resource in document["deployment"]["resources"]:
+        if resource["type"] in (audit_cli.LOAD_BALANCER, audit_cli.LAUNCH_TEMPLATE):
+            real = dev.deployment.real[resource["urn"]]
+            resource["id"] = real["id"]
+            resource["outputs"] = {**resource["outputs"], **real}
+    path.write_text(json.dumps(document))
     return path
 
 
@@ -89,6 +97,40 @@ def test_the_stack_export_names_the_buckets_exactly(dev: Deployed, export: Path,
     finally:
         s3.delete_bucket_tagging(Bucket=decoy)
         s3.delete_bucket(Bucket=decoy)
+
+
+def test_the_stack_export_names_the_launch_template_exactly(dev: Deployed, export: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second launch template tagged stack=dev, one that would pass nothing (IMDSv1, unencrypted volumes): found by
+    tag it is ambiguous, an error; with the stack export the audit reads the stack's own template, and passes."""
+    ec2 = dev.session.client("ec2")
+    decoy = ec2.create_launch_template(
+        LaunchTemplateName="caseshield-decoy", LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "stack", "Value": "dev"}]}],
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    try:
+        code, by_tag, messages = audit(dev, tmp_path / "tags", monkeypatch, "--stack", "dev")
+        assert code == 1
+        ambiguous = {c for c, m in messages.items() if "expected one launch template tagged stack=dev, found 2" in m}
+        assert ambiguous and {by_tag[c] for c in ambiguous} == {"error"}
+        code, exact, _ = audit(dev, tmp_path / "export", monkeypatch, "--stack-export", str(export))
+        assert code == 0 and set(exact.values()) == {"pass"}
+    finally:
+        ec2.delete_launch_template(LaunchTemplateId=decoy)
+
+
+def test_a_load_balancer_the_export_names_but_the_account_lacks_is_an_error(
+        dev: Deployed, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    document = json.loads(export.read_text())
+    for resource in document["deployment"]["resources"]:
+        if resource["type"] == audit_cli.LOAD_BALANCER:
+            resource["outputs"]["arn"] = resource["outputs"]["arn"].rsplit("/", 1)[0] + "/gone/0123456789abcdef"
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(document))
+    code, found, messages = audit(dev, tmp_path / "out", monkeypatch, "--stack-export", str(elsewhere))
+    readers = {c for c, m in messages.items() if "LoadBalancerNotFound" in m}
+    assert code == 1 and readers and {found[c] for c in readers} == {"error"}
+    assert "fail" not in found.values()
 
 
 def test_a_stack_export_of_another_stack_is_refused(export: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import ProfileNotFound
@@ -35,8 +36,13 @@ def default_session(profile: str | None, region: str | None) -> boto3.session.Se
 SESSION_FACTORY: Callable[[str | None, str | None], boto3.session.Session] = default_session
 
 
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
 class ExportedAccount(Account):
-    """An account whose auto-named resources (buckets) are taken exactly from `pulumi stack export`, not found by tag."""
+    """An account whose auto-named resources (buckets) and the resources it otherwise finds by tag (the load balancer,
+    the launch template) are taken exactly from `pulumi stack export`."""
 
     exported: ResourceGraph
 
@@ -50,6 +56,27 @@ class ExportedAccount(Account):
 
             raise ResourceMissing(f"the stack export of {self.stack} records no bucket")
         return found
+
+    def _exported_id(self, type_: str, output: str = "id") -> str:
+        from caseshield.audit.account import ResourceMissing
+
+        found = [str(r.outputs.get(output) or r.id) for r in self.exported.of_type(type_) if r.outputs.get(output) or r.id]
+        if len(found) != 1:
+            raise ResourceMissing(f"expected one {type_} in the stack export of {self.stack}, found {len(found)}")
+        return found[0]
+
+    @cached_property
+    def load_balancer(self) -> dict[str, Any]:
+        """The load balancer whose ARN the stack export records (an ARN the account lacks is an error)."""
+        arn = self._exported_id(LOAD_BALANCER, "arn")
+        return dict(self.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"][0])
+
+    @cached_property
+    def launch_template(self) -> dict[str, Any]:
+        """The default version's data of the launch template whose id the stack export records."""
+        versions = self.client("ec2").describe_launch_template_versions(
+            LaunchTemplateId=self._exported_id(LAUNCH_TEMPLATE), Versions=["$Default"])["LaunchTemplateVersions"]
+        return dict(versions[0]["LaunchTemplateData"])
 
 
 def add_audit_parser(sub: argparse._SubParsersAction) -> None:
