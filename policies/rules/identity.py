@@ -15,11 +15,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from caseshield.iam_actions import takes_only_star
 from caseshield.role_matrix import Constraint, RoleMatrix, load
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
@@ -819,16 +820,6 @@ def user_pool_is_deletion_protected_in_prod(args: ResourceValidationArgs, report
 
 
 # --- IAM-11 ----------------------------------------------------------------------------------------------------------
-
-@cache
-def takes_only_star(action: str) -> bool:
-    """Whether IAM's definition (policy_sentry's offline copy) knows `action` and lists no resource type for it:
-    AWS authorizes it only on Resource "*" (cloudtrail:LookupEvents), so naming resources would grant nothing."""
-    from policy_sentry.querying.actions import get_action_data
-
-    service, _, name = action.partition(":")
-    known = (get_action_data(service, name) or {}).get(service, [])
-    return bool(known) and all(d["resource_arn_format"] == "*" for d in known)
 
 
 @stack_rule("IAM-11")
