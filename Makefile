@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup tools report test lint clean
+.PHONY: setup tools report generated-mutants test lint clean
 
 setup: .venv/.synced
 
@@ -36,6 +36,11 @@ $(CHECKOV): tools/checkov-requirements.txt
 
 report: setup tools
 	.venv/bin/caseshield check --stack all --mutants --format md,html,json,sarif,junit --out reports
+
+# The generated mutants (issue 14): thousands of systematic weakenings of the recorded graphs, about an hour on 2 cores
+# today, so kept out of `make report` until the run fits in minutes.
+generated-mutants: setup tools
+	.venv/bin/caseshield check --stack all --generated-mutants --format md,html,json,sarif,junit --out reports/generated
 
 lint: setup
 	.venv/bin/ruff check .

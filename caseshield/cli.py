@@ -115,8 +115,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         from caseshield.mutation import run_mutants
 
         mutation = run_mutants(jobs=args.jobs)
+    generated = None
+    if args.generated_mutants:
+        from caseshield.generated_mutants import run_generated
+
+        generated = run_generated(stacks, jobs=args.jobs, graphs=graphs)
     report = run_check(stacks, today=args.today, mutation=mutation, third_party=not args.no_checkov, preview=args.preview,
                        graphs=graphs, live=live)
+    report.generated = generated
     written = render(report, formats, Path(args.out))
     for stack in report.stacks:
         if stack.settings_error:
@@ -135,6 +141,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"waivers: {problem}")
     for finding in report.parity:
         print(f"parity: {finding}")
+    if report.generated is not None:
+        from caseshield.generated_mutants import summary_lines as generated_lines
+
+        for line in generated_lines(report.generated):
+            print(line)
     if report.mutation is not None:
         print(f"mutants: {sum(r.killed for r in report.mutation.results)}/{len(report.mutation.results)} caught "
               f"(kill rate {report.mutation.kill_rate:.0%})")
@@ -238,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", default="md,html,json,sarif,junit", help="comma list of md, html, json, sarif, junit")
     check.add_argument("--out", default="reports", help="directory for the reports (default: reports/)")
     check.add_argument("--mutants", action="store_true", help="also run every mutant and report the kill rate")
+    check.add_argument("--generated-mutants", action="store_true",
+                       help="also run the generated mutants of every checked stack (policies/generated-mutants.yaml)")
     check.add_argument("--no-checkov", action="store_true",
                        help="skip the third-party gate (checkov over each stack's Terraform translation)")
     check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,

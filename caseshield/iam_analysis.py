@@ -24,6 +24,7 @@ condition that pins the boundary, the passed-to service or AWS-resource grants c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -170,7 +171,10 @@ def condition_holds(statement: Statement, context: Context, effect: str) -> bool
 
 
 def _names(statement: Statement, field: str, value: str) -> bool:
-    """Whether Action/Resource (or, negated, NotAction/NotResource) covers `value`."""
+    """Whether Action/Resource (or, negated, NotAction/NotResource) covers `value`. A statement naming no resource
+    (a role's trust policy) governs the resource it is attached to."""
+    if field == "Resource" and "Resource" not in statement and "NotResource" not in statement:
+        return True
     if f"Not{field}" in statement:
         return not any(_matches(p, value, wildcards=True) for p in _as_list(statement[f"Not{field}"]))
     return any(_matches(p, value, wildcards=True, fold=field == "Action") for p in _as_list(statement.get(field)))
@@ -187,9 +191,14 @@ def _admits(statement: Statement, principal: str, account_root: str) -> bool:
     return "*" in aws or principal in aws or account_root in aws
 
 
+# The account part of an IAM principal's ARN (role or user): a Principal naming the account's root admits it.
+ACCOUNT_OF = re.compile(r"(arn:[a-z-]+:iam::\d{12}):(?:role|user)/")
+
+
 def applies(statement: Statement, effect: str, action: str, resource: str, context: Context) -> bool:
     principal = str(context.get("aws:principalarn") or "")
-    root = principal.split(":role/")[0] + ":root" if ":role/" in principal else ""
+    account = ACCOUNT_OF.match(principal)
+    root = f"{account.group(1)}:root" if account else ""
     return (statement.get("Effect") == effect and _names(statement, "Action", action)
             and _names(statement, "Resource", resource) and _admits(statement, principal, root)
             and condition_holds(statement, context, effect))
@@ -221,6 +230,18 @@ def may(principal: Principal, action: str, resource: str, context: Context | Non
     return by_identity and by_resource if resource_policy_required else by_identity or by_resource
 
 
+# A fresh MFA sign-in: what refuses a principal in `admitted_outsiders` is who it is, not how it signed in.
+FRESH_MFA: Context = {"aws:multifactorauthpresent": "true", "aws:multifactorauthage": "60"}
+
+
+def admitted_outsiders(trust: Iterable[Statement], role_arn: str, outsiders: Iterable[str]) -> list[str]:
+    """The principals of `outsiders` that the role's trust policy lets assume it (with a fresh MFA sign-in),
+    conditions evaluated; their identity policies are taken to allow sts:AssumeRole, as an attacker's would."""
+    statements = list(trust)
+    return [p for p in outsiders if may({"arn": p, "identity": [], "boundary": None}, "sts:AssumeRole", role_arn,
+                                        FRESH_MFA, resource_policy=statements)]
+
+
 def escalation_methods() -> dict[str, tuple[str, ...]]:
     """cloudsplaining's privilege-escalation methods: name -> the (lower-case) actions it needs together."""
     from cloudsplaining.shared.constants import PRIVILEGE_ESCALATION_METHODS
@@ -228,5 +249,5 @@ def escalation_methods() -> dict[str, tuple[str, ...]]:
     return {name: tuple(actions) for name, actions in PRIVILEGE_ESCALATION_METHODS.items()}
 
 
-__all__ = ["Context", "EscalationPath", "Principal", "allowed_actions", "applies", "combined", "condition_holds",
+__all__ = ["Context", "EscalationPath", "Principal", "admitted_outsiders", "allowed_actions", "applies", "combined", "condition_holds",
            "effective_escalation_paths", "escalation_methods", "escalation_paths", "may"]

@@ -384,12 +384,62 @@ def evaluate(
         else:
             flat[full_key] = value if isinstance(value, str) else _json(value)
     region = flat.get("aws:region", "us-east-1")
-    graph = contextvars.copy_context().run(_evaluate, project.name, stack, flat, region, transforms, program, preview)
-    _freeze_long_lived_objects()
+    global _evaluated_while_deferred
+    with _collector_paused_until_frozen():
+        graph = contextvars.copy_context().run(_evaluate, project.name, stack, flat, region, transforms, program,
+                                               preview)
+        if _deferred:
+            _evaluated_while_deferred = True
+        else:
+            _freeze_long_lived_objects()
     return graph
 
 
 _frozen = False
+_deferred = False  # inside `collector_paused`: the first evaluation's collection and freeze wait for its end
+_evaluated_while_deferred = False
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection while inside, and no collection before the first evaluation's freeze: for a process that
+    forks workers right after its first evaluation (caseshield/workers.py). That full collection (a third of the
+    million objects the first evaluation leaves are garbage) took most of a second: before the fork it held up every
+    worker, during the workers it would write into every page they share with this process, and after them it held
+    up the verdict. The workers freeze what they inherit themselves. On leaving: the first evaluation's objects are
+    frozen as they are, its garbage with them (tens of MB, once per process, until it exits; `evaluate` alone
+    collects first), then the collector is as it was."""
+    global _deferred, _evaluated_while_deferred, _frozen
+    enabled, outermost = gc.isenabled(), not _deferred
+    gc.disable()
+    _deferred = True
+    try:
+        yield
+    finally:
+        if outermost:
+            _deferred = False
+            if _evaluated_while_deferred and not _frozen:
+                gc.freeze()
+                _frozen = True
+            _evaluated_while_deferred = False
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _collector_paused_until_frozen() -> Iterator[None]:
+    """The first evaluation imports pulumi-aws's modules and moto's backends: half a million objects that live as long
+    as the process. While they are created, each full collection walks all of them again, a dozen times, for garbage
+    that one evaluation cannot make much of: seconds of the first evaluation. So the cyclic collector pauses during
+    the first evaluation; `_freeze_long_lived_objects` then collects once (nothing is leaked) and freezes."""
+    paused = not _frozen and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _freeze_long_lived_objects() -> None:
@@ -446,6 +496,11 @@ def _discard_pending(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     with contextlib.suppress(BaseException):
         loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
+    # Wait for the executor's threads (the monitor's calls ran there) to end: a process forked right after an
+    # evaluation (caseshield/workers.py) must not copy a thread halfway through its exit, where OpenSSL's per-thread
+    # cleanup holds a lock that the child would then wait on for ever (its first boto3 client hung).
+    with contextlib.suppress(BaseException):
+        loop.run_until_complete(loop.shutdown_default_executor())
     runtime_settings.SETTINGS.outputs.clear()
     asyncio.set_event_loop(None)
     loop.close()

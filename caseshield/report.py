@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from caseshield import checks, thirdparty_checkov
+from caseshield import checks, iam_lint, thirdparty_checkov, workers
 from caseshield.live_results import LiveStack
 from caseshield.offline import ResourceGraph, evaluate
 from caseshield.parity import ParityFinding, check_parity
@@ -22,6 +22,9 @@ from policies import catalog as catalog_module
 from policies import waivers as waivers_module
 from policies.pack import build_policies
 from policies.rules import RULES
+
+if TYPE_CHECKING:
+    from caseshield.generated_mutants import GeneratedSummary
 
 Status = Literal["pass", "not-run", "fail", "waived", "warn", "error"]
 SCHEMA_VERSION = "1.0"
@@ -125,6 +128,7 @@ class CheckReport:
     waiver_problems: list[waivers_module.WaiverProblem]
     parity: list[ParityFinding]
     mutation: MutationSummary | None = None
+    generated: GeneratedSummary | None = None  # `--generated-mutants` (caseshield/generated_mutants.py)
     schema_version: str = SCHEMA_VERSION
     notes: list[str] = field(default_factory=list)
     checkov: thirdparty_checkov.CheckovVerdict | None = None  # None: checked without the third-party gate
@@ -133,7 +137,7 @@ class CheckReport:
     def passed(self) -> bool:
         mutation_ok = self.mutation is None or not self.mutation.controls_without_kill(self.catalog)
         return (all(s.passed for s in self.stacks) and not self.waiver_problems and not self.parity and mutation_ok
-                and (self.checkov is None or self.checkov.passed))
+                and (self.checkov is None or self.checkov.passed) and (self.generated is None or self.generated.passed))
 
 
 def findings_for(graph: ResourceGraph, catalog: catalog_module.Catalog, waivers: list[waivers_module.Waiver],
@@ -207,21 +211,28 @@ def stack_settings(stacks: list[str]) -> dict[str, Settings]:
 def run_check(stacks: list[str], *, today: dt.date | None = None, generated_at: str | None = None,
               mutation: MutationSummary | None = None, preview: bool = False,
               graphs: Mapping[str, ResourceGraph] | None = None, third_party: bool = True,
-              live: Mapping[str, LiveStack] | None = None) -> CheckReport:
+              live: Mapping[str, LiveStack] | None = None, jobs: int | None = None) -> CheckReport:
     """Check `stacks` (evaluated offline, as at `pulumi up` or, with `preview`, as on a first preview), or the given
     `graphs` (read from `pulumi stack export` / `pulumi preview --json`) in their place. `third_party`: checkov judges
     every stack too (one subprocess, started first so its import overlaps the evaluations; thirdparty_checkov.py).
-    `live`: the live audit's results by stack, shown beside the preventive ones (caseshield/live_results.py)."""
+    `live`: the live audit's results by stack, shown beside the preventive ones (caseshield/live_results.py).
+    `jobs`: how many stacks are checked at once, each in a process forked once the first evaluation has imported
+    the program (default: one more than the CPUs; 1 checks them one after another here; caseshield/workers.py)."""
     process = thirdparty_checkov.CheckovProcess() if third_party else None
+    iam_lint.start()  # parliament's import (IAM-13) overlaps the evaluations too, and forked workers share it
     catalog = catalog_module.load()
     today = today or dt.date.today()
     waivers, waiver_problems = waivers_module.parse(list(waivers_module.load_entries()), catalog, today)
     policies = build_policies(catalog)
     given = dict(graphs or {})
-    if process is not None:  # the graphs are needed for the Terraform plans too: evaluate each stack once
-        given |= {s: g for s in stacks if s not in given and (g := thirdparty_checkov.evaluated(s, preview, process)) is not None}
-    reports = [check_stack(stack, catalog, waivers, policies, graph=given.get(stack), preview=preview)
-               for stack in sorted(stacks, key=promotion_key)]
+    if workers.wanted(stacks, jobs):
+        reports = workers.stack_reports(stacks, catalog, waivers, policies, given, preview=preview, process=process,
+                                        jobs=jobs)
+    else:
+        if process is not None:  # the graphs are needed for the Terraform plans too: evaluate each stack once
+            given |= {s: g for s in stacks if s not in given and (g := thirdparty_checkov.evaluated(s, preview, process)) is not None}
+        reports = [check_stack(stack, catalog, waivers, policies, graph=given.get(stack), preview=preview)
+                   for stack in sorted(stacks, key=promotion_key)]
     for report in reports:
         report.live = (live or {}).get(report.stack)
     # A waiver matching no finding of a checked stack is reported (policies/waivers.py `stale`).

@@ -9,6 +9,8 @@ a constraint from the matrix cannot switch it off.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,6 +34,13 @@ class RoleMatrixFileError(InputError, RoleMatrixError):
     """The role-matrix file is refused: names the file, the key path, the value and the fix."""
 
 
+# Principals no human role may admit, whatever people it names: an account user on no path of the matrix, and the
+# role's people in another account (AWS's documentation example account).
+OUTSIDER_USER = "user/caseshield-escalation-probe"
+OTHER_ACCOUNT = "111122223333"
+ROLE_ARN = re.compile(r"arn:([a-z-]+):iam::(\d{12}):role/")
+
+
 @dataclass(frozen=True)
 class Role:
     name: str
@@ -39,6 +48,8 @@ class Role:
     description: str
     data: dict[str, str]
     managed_policies: tuple[str, ...] = ()
+    # Human roles: the account's principals (ARN patterns after arn:<partition>:iam::<account>:) that may assume it.
+    assumed_by: tuple[str, ...] = ()
     administers_keys: bool = False
     administrator: bool = False
     deploys_infrastructure: bool = False
@@ -81,6 +92,23 @@ class RoleMatrix:
     def key_administrators(self) -> list[str]:
         return sorted(r.name for r in self.roles.values() if r.administers_keys)
 
+    def refused_principals(self, name: str, arn: str, role_names: Mapping[str, str]) -> list[str]:
+        """Who must not be able to assume human role `name` (ARN `arn`; `role_names`: matrix role -> IAM role name):
+        a principal of the account on no path of the matrix, every other matrix role, the people named for other
+        human roles (their patterns with the wildcard filled in: one person path serves one role, so a pattern
+        widened over another role's people is refused even when the matrix says so), and this role's people in
+        another account."""
+        found = ROLE_ARN.match(arn)
+        if found is None:
+            return []
+        partition, account = found.groups()
+        own = [f"arn:{partition}:iam::{account}:{p}" for p in self.roles[name].assumed_by]
+        probes = [f"arn:{partition}:iam::{account}:{OUTSIDER_USER}"]
+        probes += [f"arn:{partition}:iam::{account}:role/{n}" for r, n in sorted(role_names.items()) if r != name]
+        probes += [f"arn:{partition}:iam::{account}:{p.replace('*', 'probe')}" for r in self.roles.values()
+                   if r.name != name for p in r.assumed_by]
+        return probes + [o.replace(f"::{account}:", f"::{OTHER_ACCOUNT}:").replace("*", "probe") for o in own]
+
     def violations(self) -> list[str]:
         """Segregation-of-duties constraints the matrix itself breaks (empty when it is sound)."""
         found: list[str] = []
@@ -112,6 +140,9 @@ def parse(document: dict[str, Any]) -> RoleMatrix:
     for name, spec in (document.get("roles") or {}).items():
         if spec.get("trust") not in TRUSTS:
             raise RoleMatrixError(f"role {name}: trust must be one of {TRUSTS}, not {spec.get('trust')!r}")
+        if (spec["trust"] == "human") != bool(spec.get("assumed_by")):
+            raise RoleMatrixError(f"role {name}: assumed_by names who may assume a human role, and only a human role "
+                                  f"(trust {spec['trust']}); add it to every human role, remove it from the others")
         data = dict(spec.get("data") or {})
         for dc, level in data.items():
             if dc not in actions:
@@ -120,7 +151,7 @@ def parse(document: dict[str, Any]) -> RoleMatrix:
                 raise RoleMatrixError(f"role {name}: level for {dc} must be one of {LEVELS}, not {level!r}")
         roles[name] = Role(
             name=name, trust=spec["trust"], description=spec.get("description", ""), data=data,
-            managed_policies=tuple(spec.get("managed_policies") or ()),
+            managed_policies=tuple(spec.get("managed_policies") or ()), assumed_by=tuple(spec.get("assumed_by") or ()),
             administers_keys=bool(spec.get("administers_keys")), administrator=bool(spec.get("administrator")),
             deploys_infrastructure=bool(spec.get("deploys_infrastructure")),
             runs_live_audit=bool(spec.get("runs_live_audit")),
@@ -188,7 +219,9 @@ def validate(document: Any, floors: dict[str, Any], file: str = "policies/role-m
 @cache
 def load(path: Path = MATRIX_PATH, floors_path: Path = FLOORS_PATH) -> RoleMatrix:
     try:
-        document = strict_yaml.load(path)
+        # Through `schemas.load`, like every input file, so a data mutant's edit of the matrix reaches the program
+        # and the rules alike (policies/mutants `edited_inputs`, which also clears this cache).
+        document = schemas.load(path, "role-matrix")
         floors = schemas.load(floors_path, "role-matrix-floors")
     except InputError as error:
         raise RoleMatrixFileError(error.file, error.problems) from None

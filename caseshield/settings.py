@@ -62,6 +62,9 @@ PROD_OIDC_SUBJECT_RE = re.compile(r"repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:environ
 INTEGER_TEXT_RE = re.compile(r"[-+]?[0-9]{1,12}")
 CONTROL_CHARACTER_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+# What an AWS Organizations policy attaches to: an account, an organizational unit or the organization's root.
+ORGANIZATIONS_TARGET_RE = re.compile(r"[0-9]{12}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32}")
+IAM_ROLE_ARN_RE = re.compile(r"arn:aws(-[a-z]+)*:iam::(?P<account>\d{12}):role/[A-Za-z0-9+=,.@_/-]+")
 # Stack names end up in AWS names: `cs-<stack><suffix>`. Longest suffix the components append, per limited name
 # (measured from an evaluated prod stack by tests/test_inputs_settings.py) and the limit AWS sets for that name.
 NAME_PREFIX = "cs-"
@@ -114,6 +117,7 @@ class Settings:
     alert_emails: tuple[str, ...] = _key("alertEmails")
     ci_oidc_provider_url: str = _key("ciOidcProviderUrl")
     ci_oidc_subject: str = _key("ciOidcSubject")
+    ci_audit_oidc_subject: str = _key("ciAuditOidcSubject")
     key_administrator_arns: tuple[str, ...] = _key("keyAdministratorArns")
     vendor_session_hours: int = _key("vendorSessionHours")
     domain_name: str = _key("domainName")
@@ -128,6 +132,9 @@ class Settings:
     database_maintenance_window: str = _key("databaseMaintenanceWindow")
     backup_retention_days: int = _key("backupRetentionDays")
     backup_copy_region: str = _key("backupCopyRegion")
+    org_guardrail_enabled: bool = _key("orgGuardrailEnabled")
+    org_guardrail_target_ids: tuple[str, ...] = _key("orgGuardrailTargetIds")
+    org_guardrail_admin_role_arn: str = _key("orgGuardrailAdminRoleArn")
     allowed_account_ids: tuple[str, ...] = ()  # aws:allowedAccountIds: the one account this stack deploys into
 
     @property
@@ -509,19 +516,25 @@ def ci_trust_is_narrow(s: Settings) -> Iterable[Problem]:
                       "ci-deployer role would trust tokens that provider's owner can mint.",
                       _set_fix("ciOidcProviderUrl", declared_oidc_providers()[0])
                       + " A new provider is added to policies/ci-trust.yaml by security review.")
-    if "*" in s.ci_oidc_subject or not OIDC_SUBJECT_RE.fullmatch(s.ci_oidc_subject):
-        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
-                      "must be one exact subject like repo:OWNER/REPO:ref:refs/heads/main; wildcards let any branch deploy.",
-                      _set_fix("ciOidcSubject", "repo:lawfirm/caseshield:ref:refs/heads/main"))
-    elif s.ci_oidc_subject.endswith(":pull_request"):
-        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
-                      "trusts pull_request tokens: anyone who can open a pull request could deploy.",
-                      _set_fix("ciOidcSubject", f"repo:lawfirm/caseshield:environment:{s.environment}"))
-    elif s.is_prod and not PROD_OIDC_SUBJECT_RE.fullmatch(s.ci_oidc_subject):
-        yield Problem("caseshield:ciOidcSubject", s.ci_oidc_subject,
-                      "must name a protected GitHub environment in prod (repo:OWNER/REPO:environment:NAME): only an "
-                      "environment's required reviewers and branch rules stand between a push and a prod deploy.",
-                      _set_fix("ciOidcSubject", "repo:lawfirm/caseshield:environment:prod"))
+    for key, subject, who, example in (("ciOidcSubject", s.ci_oidc_subject, "deploy", s.environment),
+                                       ("ciAuditOidcSubject", s.ci_audit_oidc_subject, "audit", f"audit-{s.stack}")):
+        if "*" in subject or not OIDC_SUBJECT_RE.fullmatch(subject):
+            yield Problem(f"caseshield:{key}", subject,
+                          f"must be one exact subject like repo:OWNER/REPO:ref:refs/heads/main; wildcards let any branch {who}.",
+                          _set_fix(key, "repo:lawfirm/caseshield:ref:refs/heads/main"))
+        elif subject.endswith(":pull_request"):
+            yield Problem(f"caseshield:{key}", subject,
+                          f"trusts pull_request tokens: anyone who can open a pull request could {who}.",
+                          _set_fix(key, f"repo:lawfirm/caseshield:environment:{example}"))
+        elif s.is_prod and not PROD_OIDC_SUBJECT_RE.fullmatch(subject):
+            yield Problem(f"caseshield:{key}", subject,
+                          "must name a protected GitHub environment in prod (repo:OWNER/REPO:environment:NAME): only an "
+                          f"environment's required reviewers and branch rules stand between a push and a prod {who}.",
+                          _set_fix(key, f"repo:lawfirm/caseshield:environment:{example}"))
+    if s.ci_audit_oidc_subject == s.ci_oidc_subject:
+        yield Problem("caseshield:ciAuditOidcSubject", s.ci_audit_oidc_subject,
+                      "is the deploy subject: the nightly audit's token would also assume the ci-deployer role.",
+                      _set_fix("ciAuditOidcSubject", f"repo:lawfirm/caseshield:environment:audit-{s.stack}"))
 
 
 @rule
@@ -654,6 +667,64 @@ def backup_plan_is_valid(s: Settings) -> Iterable[Problem]:
             yield Problem("caseshield:backupCopyRegion", s.backup_copy_region,
                           f"is outside the data-residency allow-list {list(s.allowed_regions)}.",
                           "choose a region from allowedRegions.")
+
+
+@rule
+def org_guardrail_is_deployable(s: Settings) -> Iterable[Problem]:
+    """The organisation guardrail (components/org_guardrail.py) is off by default; switched on it needs where to attach
+    its policies and who may, and both must be places where an SCP and an RCP actually bind this stack's account."""
+    bad = [t for t in s.org_guardrail_target_ids if not ORGANIZATIONS_TARGET_RE.fullmatch(t)]
+    if bad:
+        yield Problem("caseshield:orgGuardrailTargetIds", bad, "are not AWS Organizations targets: a 12-digit account "
+                      "id, an organizational unit (ou-xxxx-xxxxxxxx) or the root (r-xxxx).",
+                      "list the stack's account or the OU that holds it under caseshield:orgGuardrailTargetIds.")
+    admin = IAM_ROLE_ARN_RE.fullmatch(s.org_guardrail_admin_role_arn)
+    if s.org_guardrail_admin_role_arn and (admin is None or "*" in s.org_guardrail_admin_role_arn):
+        yield Problem("caseshield:orgGuardrailAdminRoleArn", s.org_guardrail_admin_role_arn,
+                      "is not an IAM role ARN (arn:aws:iam::<management account>:role/<name>, no wildcards).",
+                      _set_fix("orgGuardrailAdminRoleArn", "arn:aws:iam::<management-account>:role/<policy-admin>"))
+        admin = None
+    elif admin is not None and s.org_guardrail_admin_role_arn.split(":")[1] != _partition(s.region):
+        yield Problem("caseshield:orgGuardrailAdminRoleArn", s.org_guardrail_admin_role_arn,
+                      f"is in partition {s.org_guardrail_admin_role_arn.split(':')[1]}, but {s.region} is in "
+                      f"{_partition(s.region)}.", "name the policy administrator's role in the stack's partition.")
+        admin = None
+    if not s.org_guardrail_enabled:
+        return
+    if not s.org_guardrail_target_ids:
+        yield Problem("caseshield:orgGuardrailTargetIds", [], "is required when orgGuardrailEnabled is true: without a "
+                      "target the guardrail's policies would be created and attached to nothing.",
+                      "`pulumi config set --path 'orgGuardrailTargetIds[0]' <the stack's account id or its OU id>`, "
+                      "or set orgGuardrailEnabled to false.")
+    if not s.org_guardrail_admin_role_arn:
+        yield Problem("caseshield:orgGuardrailAdminRoleArn", "", "is required when orgGuardrailEnabled is true: "
+                      "Organizations policies are managed from the management account (or a delegated policy "
+                      "administrator), never with the stack's own credentials.",
+                      _set_fix("orgGuardrailAdminRoleArn", "arn:aws:iam::<management-account>:role/<policy-admin>")
+                      + " Or set orgGuardrailEnabled to false.")
+    if not s.allowed_account_ids:
+        yield Problem("caseshield:orgGuardrailEnabled", True, "needs the stack's account declared: the guardrail names "
+                      "that account's roles and resources, and nothing else shows its targets cover that account.",
+                      "declare the account: `pulumi config set --path 'aws:allowedAccountIds[0]' <account-id>`.")
+        return
+    account = s.allowed_account_ids[0]
+    if admin is not None and admin["account"] == account:
+        yield Problem("caseshield:orgGuardrailAdminRoleArn", s.org_guardrail_admin_role_arn,
+                      f"is in the stack's own account {account}: a workload account that administers its own "
+                      "guardrail can detach it, and in the management account SCPs and RCPs bind nothing.",
+                      "name the role in the management account (or the delegated policy administrator account) "
+                      "that the management-account team gives you.")
+    if admin is not None and admin["account"] in s.org_guardrail_target_ids:
+        yield Problem("caseshield:orgGuardrailTargetIds", list(s.org_guardrail_target_ids),
+                      f"lists {admin['account']}, the policy administrator's account: SCPs and RCPs never bind the "
+                      "management account, so that attachment would protect nothing.",
+                      "list the stack's account, or the OU that holds it, instead.")
+    targets = [t for t in s.org_guardrail_target_ids if t not in bad]
+    if targets and all(ACCOUNT_ID_RE.fullmatch(t) for t in targets) and account not in targets:
+        yield Problem("caseshield:orgGuardrailTargetIds", list(s.org_guardrail_target_ids),
+                      f"names only other accounts, not the stack's account {account}: the guardrail would not bind "
+                      "this stack's principals or resources.",
+                      f"add {account} (or the OU that holds it) under caseshield:orgGuardrailTargetIds.")
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -40,6 +40,11 @@ SECRET_SCAN_GLOBS = ("Pulumi.yaml", "stacks/Pulumi.*.yaml")
 SUPPRESSION_FIELDS = ("check", "stack", "resource", "reason", "owner", "approver", "ticket", "expires")
 PLAN_SUFFIX = ".tfplan.json"
 MAX_TERM = dt.timedelta(days=366)  # as for waivers: a triage decision is reviewed at least once a year
+# checkov reads a JSON file no larger than CHECKOV_MAX_IAC_FILE_SIZE with PyYAML, only to know each resource's line
+# numbers, and a larger one with json.loads: 0 makes every plan the latter (PyYAML was a third of each plan's run).
+# Plan results then carry line 0, which nothing here reads (each result lands on its URN); the verdicts are the
+# same (tests/test_checkov_plan_reading.py compares both readings). The secrets scan reads YAML files: unaffected.
+PLANS_READ_AS_JSON = {"CHECKOV_MAX_IAC_FILE_SIZE": "0"}
 
 if TYPE_CHECKING:
     from caseshield.report import StackReport
@@ -143,14 +148,14 @@ class CheckovProcess:
         if not available():
             raise CheckovError(f"checkov is not installed in {CHECKOV_PYTHON.parent.parent}: run `make tools`")
         env = {**os.environ, "LOG_LEVEL": "WARNING", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false",
-               "BC_SKIP_MAPPING": "TRUE", "PYTHONWARNINGS": "ignore"}
+               "BC_SKIP_MAPPING": "TRUE", "PYTHONWARNINGS": "ignore", **PLANS_READ_AS_JSON}
         self._tmp = tempfile.TemporaryDirectory(prefix="caseshield-checkov-")
         self.dir = Path(self._tmp.name)
         self.plans: dict[str, TerraformPlan] = {}  # plan file name -> plan
         self.outputs: list[Path] = []
-        self.process = subprocess.Popen([str(CHECKOV_PYTHON), str(DRIVER)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                                        cwd=ROOT)
+        self.process = subprocess.Popen([str(CHECKOV_PYTHON), "-c", _WITHOUT_CYCLIC_GC, str(DRIVER)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, env=env, cwd=ROOT)
         self.scan_secrets(secret_scan_files() if secret_files is None else secret_files)
 
     def _request(self, frameworks: Sequence[str], files: Sequence[Path]) -> None:
@@ -163,8 +168,11 @@ class CheckovProcess:
         self.process.stdin.flush()
         self.outputs.append(out)
 
+    def submitted(self, stack: str) -> bool:
+        return f"{stack}{PLAN_SUFFIX}" in self.plans
+
     def submit(self, plan: TerraformPlan) -> None:
-        if f"{plan.stack}{PLAN_SUFFIX}" in self.plans:
+        if self.submitted(plan.stack):
             return
         path = self.dir / f"{plan.stack}{PLAN_SUFFIX}"
         path.write_text(plan.dumps())
@@ -192,6 +200,14 @@ class CheckovProcess:
             self.process.kill()
             self.process.wait()
         self._tmp.cleanup()
+
+
+# The driver, run as `python DRIVER` would run it (its directory first on sys.path), with the cyclic garbage collector
+# off: each checkov run is a short-lived forked child whose garbage dies with it, and the collector's passes over
+# checkov's half a million objects were a quarter of the import and of each run (same peak memory without them).
+_WITHOUT_CYCLIC_GC = ("import gc, os, runpy, sys; gc.disable(); sys.argv = sys.argv[1:]; "
+                      "sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0])); "
+                      "runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 def _reports(out: Path, err: str) -> list[dict[str, Any]]:
@@ -353,7 +369,8 @@ def fold(reports: Sequence[StackReport], graphs: Mapping[str, ResourceGraph | No
     control that lists each failing (or exempted) check, so the control's status reflects it."""
     from caseshield.report import Finding, WaiverRef, control_statuses
 
-    plans = [translate(g) for g in graphs.values() if g is not None]
+    # A plan submitted as its stack was evaluated is not translated again.
+    plans = [translate(g) for s, g in graphs.items() if g is not None and not process.submitted(s)]
     verdict = judge(plans, catalog, waivers, today=today, process=process)
     for report in reports:
         stack = verdict.stacks.get(report.stack)

@@ -4,8 +4,10 @@ Why one topic: an alert only protects anyone if a person reads it. Every signal 
 Security Hub and Macie findings) lands on one KMS-encrypted topic that the on-call addresses subscribe to, and every
 signal names the runbook to follow, so the person paged at 3 a.m. knows the first step without a search.
 
-The alarms are data (`policies/alarms.yaml`: CIS AWS Foundations Benchmark v3.0.0 section 4 plus break-glass use),
-so adding a control is a reviewed table row, not new code.
+The alarms are data (`policies/alarms.yaml`: CIS AWS Foundations Benchmark v3.0.0 section 4, break-glass use, and
+the IAM guardrails of issue 11: the permissions boundary, the segregation-of-duties denies, break-glass's trust and
+the deployer's session outside a deployment), so adding a control is a reviewed table row, not new code. The rows'
+placeholders are filled here from the names the program itself gives (`placeholder_values`).
 """
 
 from __future__ import annotations
@@ -20,17 +22,25 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from caseshield import schemas
+from caseshield import role_matrix, schemas
 from caseshield.project import ROOT
 from caseshield.settings import Settings
 from components.base import child, policy_document, role_arn, role_name
+from components.identity import boundary_name
 
 ALARMS_PATH = ROOT / "policies" / "alarms.yaml"
 RUNBOOK_RE = re.compile(r"^runbooks/[a-z0-9/-]+\.md$")
 # CIS 4.x: any single matching event is worth a look; five minutes keeps the page prompt.
 ALARM_PERIOD_SECONDS = 300
 ALARM_THRESHOLD = 1
-PLACEHOLDERS = ("<break-glass-role-name>", "<break-glass-role-arn>")
+PLACEHOLDERS = ("<break-glass-role-name>", "<break-glass-role-arn>", "<boundary-policy-arn>", "<sod-policy-name>",
+                "<deployer-role-name>", "<deployer-assumed-role-arn>")
+PLACEHOLDER_RE = re.compile(r"<[a-z0-9-]+>")
+# CloudWatch Logs refuses a filter pattern longer than this (PutMetricFilter, filterPattern).
+MAX_PATTERN_LENGTH = 1024
+# The name components/identity.py gives the inline policy holding a role's segregation-of-duties denies
+# (RoleMatrixRoles._permissions); tests/test_guardrail_alarms.py checks it against the recorded program.
+SOD_POLICY_NAME = "segregation-of-duties"
 
 
 @dataclass(frozen=True)
@@ -104,16 +114,47 @@ def load_alarms(path: Path = ALARMS_PATH) -> tuple[AlarmSpec, ...]:
             raise ValueError(f"{path}: alarm {spec.id} runbook {spec.runbook!r} is not a Markdown file under runbooks/")
         if not (spec.pattern.startswith("{") and spec.pattern.endswith("}")):
             raise ValueError(f"{path}: alarm {spec.id} pattern is not a JSON filter pattern")
+        unknown = sorted(set(PLACEHOLDER_RE.findall(spec.pattern)) - set(PLACEHOLDERS))
+        if unknown:
+            raise ValueError(f"{path}: alarm {spec.id} pattern has placeholders {unknown} that nothing fills in; "
+                             f"use one of {list(PLACEHOLDERS)}")
     return specs
 
 
+def matrix_role(flag: str) -> str:
+    """The one role of the role matrix with `flag` set (`administrator`: break-glass, `deploys_infrastructure`: the
+    CI deployer), as the matrix names it."""
+    names = sorted(r.name for r in role_matrix.load().roles.values() if getattr(r, flag))
+    if len(names) != 1:
+        raise ValueError(f"policies/role-matrix.yaml: an alarm names the role with {flag}, but the matrix has {names}")
+    return names[0]
+
+
+def placeholder_values(settings: Settings, partition: str, account_id: str) -> dict[str, str]:
+    """What each placeholder of policies/alarms.yaml stands for in this stack: the names the program gives the
+    break-glass role, the permissions boundary, the segregation-of-duties policy and the deployer role."""
+    break_glass, deployer = matrix_role("administrator"), matrix_role("deploys_infrastructure")
+    values = (
+        role_name(settings, break_glass),
+        role_arn(partition, account_id, settings, break_glass),
+        f"arn:{partition}:iam::{account_id}:policy/{boundary_name(settings)}",
+        SOD_POLICY_NAME,
+        role_name(settings, deployer),
+        f"arn:{partition}:sts::{account_id}:assumed-role/{role_name(settings, deployer)}",
+    )
+    return dict(zip(PLACEHOLDERS, values, strict=True))
+
+
 def render_pattern(spec: AlarmSpec, settings: Settings, partition: str, account_id: str) -> str:
-    """The alarm's filter pattern with this stack's names filled in (the break-glass role is named per stack)."""
-    values = dict(zip(PLACEHOLDERS, (role_name(settings, "break-glass"),
-                                     role_arn(partition, account_id, settings, "break-glass")), strict=True))
+    """The alarm's filter pattern with this stack's names filled in (the roles and the boundary are named per stack);
+    refused if CloudWatch Logs would refuse it for its length."""
     pattern = spec.pattern
-    for placeholder, value in values.items():
-        pattern = pattern.replace(placeholder, value)
+    if PLACEHOLDER_RE.search(pattern):
+        for placeholder, value in placeholder_values(settings, partition, account_id).items():
+            pattern = pattern.replace(placeholder, value)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ValueError(f"alarm {spec.id}: its filter pattern is {len(pattern)} characters once filled in for stack "
+                         f"{settings.stack}; CloudWatch Logs accepts at most {MAX_PATTERN_LENGTH}")
     return pattern
 
 

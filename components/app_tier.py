@@ -60,6 +60,8 @@ class ApplicationTierArgs:
     """Prefix lists of gateway endpoints (S3: package repositories, patch baselines)."""
     database_security_group_id: pulumi.Input[str] | None = None
     patch_group: str | None = None
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
     """Patch Manager group of the instances; defaults to `<prefix>-app`."""
 
 
@@ -122,6 +124,7 @@ class ApplicationTier(pulumi.ComponentResource):
             assume_role_policy=static_policy_document([{
                 "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole",
             }]),
+            permissions_boundary=args.service_boundary_arn,
             opts=child(self),
         )
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition

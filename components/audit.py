@@ -75,6 +75,8 @@ class AuditTrailArgs:
     documents_bucket_arn: pulumi.Input[str]
     account_id: str
     partition: str
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
 
 
 def trail_name(settings: Settings) -> str:
@@ -140,6 +142,7 @@ class AuditTrail(pulumi.ComponentResource):
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"aws:SourceArn": trail_arn(args)}},
             }]),
+            permissions_boundary=args.service_boundary_arn,
             opts=child(self),
         )
         policy = aws.iam.RolePolicy(

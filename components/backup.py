@@ -36,6 +36,8 @@ class BackupProtectionArgs:
     key: aws.kms.Key
     partition: str
     account_id: str
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
 
 
 class BackupProtection(pulumi.ComponentResource):
@@ -89,6 +91,7 @@ class BackupProtection(pulumi.ComponentResource):
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
             }]),
+            permissions_boundary=args.service_boundary_arn,
             opts=child(self),
         )
         for i, policy in enumerate(SERVICE_ROLE_POLICIES):

@@ -78,6 +78,8 @@ class CaseDatabaseArgs:
     monitoring_interval: int = 60
     monitoring_role_arn: pulumi.Input[str] | None = None
     log_key_arn: pulumi.Input[str] | None = None
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.subnet_ids) < 2:
@@ -185,6 +187,7 @@ class CaseDatabase(pulumi.ComponentResource):
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             }]),
+            permissions_boundary=args.service_boundary_arn,
             opts=child(self),
         )
         aws.iam.RolePolicyAttachment(

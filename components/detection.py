@@ -112,6 +112,8 @@ class ThreatDetectionArgs:
     # The archive bucket's KMS key, if it is SSE-KMS: Config then encrypts its deliveries with it. Its key policy must
     # let the role `role_name(settings, "config-recorder")` use it.
     audit_archive_key_arn: pulumi.Input[str] | None = None
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
 
 
 class ThreatDetection(pulumi.ComponentResource):
@@ -211,6 +213,7 @@ class ThreatDetection(pulumi.ComponentResource):
                 "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
             }]),
+            permissions_boundary=args.service_boundary_arn,
             opts=child(self),
         )
         aws.iam.RolePolicyAttachment(f"{name}-config-role-managed", role=role.name,

@@ -28,7 +28,9 @@ from components.identity import AccountGuardrails, AccountGuardrailsArgs, RoleMa
 from components.keys import KeyHierarchy, KeyHierarchyArgs
 from components.ledger import PrivacyLedger, PrivacyLedgerArgs
 from components.network import ZeroTrustNetwork, ZeroTrustNetworkArgs
+from components.org_guardrail import OrganizationGuardrail, OrganizationGuardrailArgs, rendered_documents
 from components.patching import PatchManagement, PatchManagementArgs
+from components.service_roles import ServiceRoleBoundary, ServiceRoleBoundaryArgs
 from components.user_directory import UserDirectory, UserDirectoryArgs
 
 ACCESS_LOG_DAYS = 400  # server and load-balancer access logs: a year of who-read-what, plus a quarter's review lag
@@ -62,7 +64,12 @@ class CaseManagementEnvironment(pulumi.ComponentResource):
 
         self.keys = KeyHierarchy(f"{name}-keys", KeyHierarchyArgs(s, matrix, account, partition), scoped)
         key = self.keys.keys
-        self.network = ZeroTrustNetwork(f"{name}-network", ZeroTrustNetworkArgs(s, key["operational-logs"], zones), scoped)
+        # Every service role below carries it; the deployer may create them under no other (components/service_roles.py).
+        self.service_boundary = ServiceRoleBoundary(f"{name}-service-boundary", ServiceRoleBoundaryArgs(
+            s, partition, account), scoped)
+        bounded = self.service_boundary.policy.arn
+        self.network = ZeroTrustNetwork(f"{name}-network", ZeroTrustNetworkArgs(
+            s, key["operational-logs"], zones, service_boundary_arn=bounded), scoped)
         net = self.network
 
         self.access_logs = AccessLogBucket(f"{name}-access-logs", AccessLogBucketArgs(
@@ -72,20 +79,30 @@ class CaseManagementEnvironment(pulumi.ComponentResource):
             s, key["case-documents"], [net.s3_endpoint.id], access_log_bucket, account, partition), scoped)
         self.database = CaseDatabase(f"{name}-database", CaseDatabaseArgs(
             s, key["case-database"], key["application-secrets"], [sn.id for sn in net.data_subnets], net.vpc.id,
-            log_key_arn=key["operational-logs"].arn), scoped)
+            log_key_arn=key["operational-logs"].arn, service_boundary_arn=bounded), scoped)
         self.ledger = PrivacyLedger(f"{name}-ledger", PrivacyLedgerArgs(s, key["case-database"]), scoped)
 
-        self.backup = BackupProtection(f"{name}-backup", BackupProtectionArgs(s, key["backups"], partition, account), scoped)
+        self.backup = BackupProtection(f"{name}-backup", BackupProtectionArgs(
+            s, key["backups"], partition, account, service_boundary_arn=bounded), scoped)
         self.audit = AuditTrail(f"{name}-audit", AuditTrailArgs(
-            s, key["audit-logs"], access_log_bucket, self.documents.bucket.arn, account, partition), scoped)
+            s, key["audit-logs"], access_log_bucket, self.documents.bucket.arn, account, partition,
+            service_boundary_arn=bounded), scoped)
         self.roles = RoleMatrixRoles(f"{name}-roles", RoleMatrixRolesArgs(
             s, matrix, account, partition, self._scopes(f"arn:{partition}:backup:{s.region}:{account}")), scoped)
         self.guardrails = AccountGuardrails(f"{name}-guardrails", AccountGuardrailsArgs(s), scoped)
         self.users = UserDirectory(f"{name}-users", UserDirectoryArgs(s, matrix, account), scoped)
+        # The organisation guardrail (off by default): its documents are rendered either way, for review; its
+        # policies exist only when switched on, managed through the policy administrator's role (see its module).
+        guardrail = OrganizationGuardrailArgs(s, matrix, account, partition, self._scopes(
+            f"arn:{partition}:backup:{s.region}:{account}"), [self.roles.boundary.arn, self.service_boundary.policy.arn])
+        self.org_guardrail_documents = rendered_documents(guardrail)
+        self.org_guardrail = (OrganizationGuardrail(f"{name}-org-guardrail", guardrail, pulumi.ResourceOptions(parent=self))
+                              if s.org_guardrail_enabled else None)
 
         self.detection = ThreatDetection(f"{name}-detection", ThreatDetectionArgs(
             s, key["operational-logs"], self.audit.log_group.name, self.audit.archive_bucket.bucket,
-            self.documents.bucket.bucket, account, partition, audit_archive_key_arn=key["audit-logs"].arn), scoped)
+            self.documents.bucket.bucket, account, partition, audit_archive_key_arn=key["audit-logs"].arn,
+            service_boundary_arn=bounded), scoped)
         self.edge = EdgeProtection(f"{name}-edge", EdgeProtectionArgs(
             s, net.vpc.id, [sn.id for sn in net.public_subnets], access_log_bucket, self.users.user_pool.arn,
             self.users.client.id, self.users.domain.domain, key["operational-logs"], access_log_prefix=ALB_LOG_PREFIX),
@@ -95,7 +112,7 @@ class CaseManagementEnvironment(pulumi.ComponentResource):
             self.edge.target_group.arn, key["case-documents"], key["audit-logs"],
             endpoint_security_group_id=net.endpoint_security_group.id,
             endpoint_prefix_list_ids=[net.s3_endpoint.prefix_list_id],
-            database_security_group_id=self.database.security_group.id), scoped)
+            database_security_group_id=self.database.security_group.id, service_boundary_arn=bounded), scoped)
         # The database admits the application tier only; created here because each side needs the other's group.
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-database-from-app",
@@ -146,5 +163,6 @@ class CaseManagementEnvironment(pulumi.ComponentResource):
             "user_pool_id": self.users.user_pool.id,
             "backup_vault_arn": self.backup.vault.arn,
             "role_arns": {role: r.arn for role, r in self.roles.roles.items()},
+            "org_guardrail_documents": self.org_guardrail_documents,
         })
         return outputs

@@ -31,6 +31,7 @@ from caseshield.role_matrix import Constraint, Role, RoleMatrix, RoleMatrixError
 from caseshield.settings import Settings
 from components.base import DataClassScope, child, policy_document, role_arn, role_name, static_policy_document
 from components.keys import ADMIN_ACTIONS, CRYPTO_ACTIONS
+from components.service_roles import service_boundary_arn
 
 # People and the pipeline get one-hour sessions: a stolen session token is worth little for long.
 SESSION_SECONDS = 3600
@@ -47,7 +48,8 @@ KEY_CREATION_ACTIONS = ["kms:CreateKey", *KEY_INVENTORY_ACTIONS]
 CONTROL_PLANE_VERBS = ("Describe", "List")
 
 # Guardrails the boundary denies to every role, the break-glass administrator included.
-LONG_TERM_CREDENTIAL_ACTIONS = ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
+# UpdateUser too: a user moved onto a human role's path (`assumed_by`) would join the people it names.
+LONG_TERM_CREDENTIAL_ACTIONS = ["iam:CreateUser", "iam:UpdateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
                                 "iam:CreateServiceSpecificCredential"]
 BOUNDARY_REMOVAL_ACTIONS = ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary"]
 BOUNDARY_EDIT_ACTIONS = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"]
@@ -112,8 +114,9 @@ DEPLOYER_OIDC_ACTIONS = [
 DEPLOYER_ACCOUNT_IAM_ACTIONS = ["iam:UpdateAccountPasswordPolicy", "iam:DeleteAccountPasswordPolicy"]
 # The blueprint's service roles (their names after the stack prefix) and the service each is passed to
 # (iam:PassedToService): instance profiles, flow logs, RDS enhanced monitoring, the Config recorder, AWS Backup and
-# CloudTrail's log delivery. The deployer may pass these and no other role, to these services only: they carry no
-# boundary, so it can change none of them, and passing one gives a new resource no more than the role already has.
+# CloudTrail's log delivery. They carry the service boundary (components/service_roles.py): the deployer may create
+# or change these roles, and no other, only under it, and pass them only to these services; whatever it grants one,
+# the service boundary keeps it from IAM, key administration, case content and destruction (IAM-03 proves it).
 SERVICE_ROLES = {
     "app-instance": "ec2.amazonaws.com", "vpc-flow-logs": "vpc-flow-logs.amazonaws.com",
     "rds-monitoring": "monitoring.rds.amazonaws.com", "config-recorder": "config.amazonaws.com",
@@ -221,12 +224,15 @@ class RoleMatrixRoles(pulumi.ComponentResource):
 
     def _trust_policy(self, role: Role, args: RoleMatrixRolesArgs) -> pulumi.Input[str]:
         if role.trust == "human":
-            return human_trust(args)
+            return human_trust(role, args)
         if role.trust == "vendor":
             assert self.vendor_external_id is not None
             return vendor_trust(args, self.vendor_external_id)
         assert self.oidc_provider is not None
-        return oidc_trust(args.settings, self.oidc_provider.arn)
+        # The deployer and the nightly audit are different jobs with different OIDC subjects: neither token
+        # assumes the other's role.
+        subject = args.settings.ci_oidc_subject if role.deploys_infrastructure else args.settings.ci_audit_oidc_subject
+        return oidc_trust(args.settings, self.oidc_provider.arn, subject)
 
     def _permissions(self, name: str, role: Role, args: RoleMatrixRolesArgs) -> None:
         """Inline policies (one per data class held, plus key administration, deployment and segregation denies)
@@ -382,7 +388,7 @@ def guardrail_statements(args: RoleMatrixRolesArgs, deployers: list[str]) -> lis
         {"Sid": "NoBoundaryIsEverRemoved", "Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary",
          "Resource": "*"},
         {"Sid": "RolesOnlyUnderThisBoundary", "Effect": "Deny", "Action": BOUNDARY_KEYED_ROLE_ACTIONS, "Resource": "*",
-         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}}},
+         "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": [boundary, service_boundary_arn(s, p, acct)]}}},
         # The boundary itself changes only through break-glass: a new version would lift every guardrail here.
         unless_break_glass({"Sid": "BoundaryIsImmutable", "Effect": "Deny", "Action": BOUNDARY_EDIT_ACTIONS,
                             "Resource": boundary}),
@@ -399,14 +405,22 @@ def guardrail_statements(args: RoleMatrixRolesArgs, deployers: list[str]) -> lis
 # Trust policies
 # ---------------------------------------------------------------------------------------------------------------
 
-def human_trust(args: RoleMatrixRolesArgs) -> str:
-    """People of this account, only with MFA that is present and recent enough (the matrix's maximum age)."""
+def named_principal_arns(role: Role, partition: str, account_id: str) -> list[str]:
+    """The ARN patterns of the people the matrix lets assume `role` (its `assumed_by`), in this account."""
+    return [f"arn:{partition}:iam::{account_id}:{pattern}" for pattern in role.assumed_by]
+
+
+def human_trust(role: Role, args: RoleMatrixRolesArgs) -> str:
+    """The people the matrix names for this role, only with MFA that is present and recent enough (the matrix's
+    maximum age). The account is the principal and `aws:PrincipalArn` narrows it: a principal element cannot hold
+    the wildcard a path needs, and without the condition anything in the account with sts:AssumeRole would do."""
     return static_policy_document([{
-        "Sid": "PeopleWithRecentMfa",
+        "Sid": "NamedPeopleWithRecentMfa",
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:{args.partition}:iam::{args.account_id}:root"},
         "Action": "sts:AssumeRole",
         "Condition": {
+            "ArnLike": {"aws:PrincipalArn": named_principal_arns(role, args.partition, args.account_id)},
             "Bool": {"aws:MultiFactorAuthPresent": "true"},
             "NumericLessThanEquals": {"aws:MultiFactorAuthAge": str(args.matrix.mfa_max_age_seconds)},
         },
@@ -430,7 +444,7 @@ def oidc_host(settings: Settings) -> str:
     return settings.ci_oidc_provider_url.removeprefix("https://").rstrip("/")
 
 
-def oidc_trust(settings: Settings, provider_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+def oidc_trust(settings: Settings, provider_arn: pulumi.Input[str], subject: str) -> pulumi.Output[str]:
     """Tokens of our CI issuer, for STS, from exactly one subject (repository and environment/branch)."""
     host = oidc_host(settings)
     return policy_document([{
@@ -438,7 +452,7 @@ def oidc_trust(settings: Settings, provider_arn: pulumi.Input[str]) -> pulumi.Ou
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{host}:aud": OIDC_AUDIENCE, f"{host}:sub": settings.ci_oidc_subject}},
+        "Condition": {"StringEquals": {f"{host}:aud": OIDC_AUDIENCE, f"{host}:sub": subject}},
     }])
 
 
@@ -515,7 +529,8 @@ def deploy_allows(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
 
     - services of the environment, in its regions only (a copy elsewhere would leave the data-residency list);
     - IAM only as named role, policy, instance-profile and OIDC-provider actions on `<prefix>-*` names; creating or
-      changing a role's policies only while it carries the blueprint's boundary (the boundary enforces it too);
+      changing a role's policies only while it carries the blueprint's boundary, or, for the service roles by
+      name, the service boundary (the boundary enforces that one of the two is carried);
     - iam:PassRole only of the blueprint's service roles, only to their services (`iam:PassedToService`);
     - keys: creating them and their aliases (administration is the key-administration grant)."""
     s, p, acct = args.settings, args.partition, args.account_id
@@ -527,6 +542,9 @@ def deploy_allows(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
         {"Sid": "ManageBlueprintRolesUnderTheBoundary", "Effect": "Allow", "Action": BOUNDARY_KEYED_ROLE_ACTIONS,
          "Resource": f"arn:{p}:iam::{acct}:role/{prefix}-*",
          "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+        {"Sid": "ManageServiceRolesUnderTheServiceBoundary", "Effect": "Allow", "Action": BOUNDARY_KEYED_ROLE_ACTIONS,
+         "Resource": [role_arn(p, acct, s, name) for name in sorted(SERVICE_ROLES)],
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": service_boundary_arn(s, p, acct)}}},
         {"Sid": "ManageBlueprintRoles", "Effect": "Allow",
          "Action": sorted(set(DEPLOYER_ROLE_ACTIONS) - set(BOUNDARY_KEYED_ROLE_ACTIONS)),
          "Resource": f"arn:{p}:iam::{acct}:role/{prefix}-*"},

@@ -109,6 +109,8 @@ class ZeroTrustNetworkArgs:
     settings: Settings
     flow_log_key: aws.kms.Key
     availability_zones: pulumi.Input[Sequence[str]]
+    # The service roles' permissions boundary (components/service_roles.py); None only outside an environment.
+    service_boundary_arn: pulumi.Input[str] | None = None
 
 
 class ZeroTrustNetwork(pulumi.ComponentResource):
@@ -148,7 +150,7 @@ class ZeroTrustNetwork(pulumi.ComponentResource):
         self._gateway_endpoints()
         self._interface_endpoints()
         self._network_acls()
-        self._flow_logs(args.flow_log_key)
+        self._flow_logs(args.flow_log_key, args.service_boundary_arn)
         self.register_outputs(self._outputs())
 
     # -- subnets and routing -----------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ class ZeroTrustNetwork(pulumi.ComponentResource):
                 "from_port": rule.ports[0], "to_port": rule.ports[1], "cidr_block": cidr}
 
     # -- flow logs ---------------------------------------------------------------------------------------------
-    def _flow_logs(self, key: aws.kms.Key) -> None:
+    def _flow_logs(self, key: aws.kms.Key, boundary: pulumi.Input[str] | None) -> None:
         """ALL traffic (accepted and rejected) to an encrypted log group that is evidence: protected in prod."""
         s = self._settings
         self.flow_log_group = aws.cloudwatch.LogGroup(
@@ -279,6 +281,7 @@ class ZeroTrustNetwork(pulumi.ComponentResource):
             name=f"{s.name_prefix}-vpc-flow-logs",
             description="VPC flow logs delivery: writes only to the network's flow-log group",
             assume_role_policy=flow_log_trust_policy(self._account, self._partition, s.region),
+            permissions_boundary=boundary,
             opts=child(self),
         )
         write = aws.iam.RolePolicy(f"{self._name}-flow-logs-write", role=role.id,

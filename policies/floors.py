@@ -47,6 +47,23 @@ def cis_filters(path: Path = FLOORS_PATH) -> tuple[CisFilter, ...]:
     return tuple(_cis_filter(e) for e in document(path)["cis_monitoring"])
 
 
+@dataclass(frozen=True)
+class GuardrailFilter:
+    """One alarm of MON-05 (break-glass use, the IAM guardrails of issue 11): the CloudTrail records its metric
+    filter must count and those it must not, naming the stack's resources by placeholder (`<deployer-role-name>`...),
+    which the rule fills in from the stack's own resources."""
+
+    id: str
+    title: str
+    events: tuple[dict[str, Any], ...]
+    not_events: tuple[dict[str, Any], ...]
+
+
+def guardrail_filters(path: Path = FLOORS_PATH) -> tuple[GuardrailFilter, ...]:
+    found = (_cis_filter({**e, "cis": e["id"]}) for e in document(path)["guardrail_monitoring"])
+    return tuple(GuardrailFilter(f.cis, f.title, f.events, f.not_events) for f in found)
+
+
 # --- sizes of settings (issue 14, stage 2): per environment tier ---------------------------------------------------
 
 TIERS = ("dev", "staging", "prod")
@@ -76,3 +93,16 @@ def display(path: Path) -> str:
         return str(path.relative_to(FLOORS_PATH.parent.parent))
     except ValueError:
         return str(path)
+
+
+# --- intended network reachability (issue 14: reachability per port and peer, not the presence of a rule) -----------
+
+REACHABILITY_PATH = Path(__file__).resolve().parent / "network-reachability.yaml"
+
+
+@cache
+def reachability(path: Path = REACHABILITY_PATH) -> dict[str, Any]:
+    """What each security-group role, network-ACL tier and VPC endpoint is intended to let through
+    (`policies/network-reachability.yaml`), parsed strictly and checked against its schema; raises `InputError`."""
+    loaded: dict[str, Any] = schemas.load(path, "network-reachability")
+    return loaded

@@ -56,7 +56,12 @@ ALERT_RUNBOOKS = {
     "runbooks/alarms/config-changes.md", "runbooks/alarms/network-changes.md", "runbooks/alarms/break-glass-use.md",
     "runbooks/findings/guardduty-high-severity.md", "runbooks/findings/securityhub-critical-high.md",
     "runbooks/findings/macie-sensitive-data.md",
+    *(f"runbooks/alarms/{alarm_id}.md" for alarm_id in ("permissions-boundary-changes", "segregation-of-duties-changes",
+                                                        "break-glass-role-changes", "deployer-outside-deployment")),
 }
+# Ours beside break-glass use: the IAM guardrails of issue 11 (tests/test_guardrail_alarms.py tests their patterns).
+GUARDRAIL_ALARMS = ("permissions-boundary-changes", "segregation-of-duties-changes", "break-glass-role-changes",
+                    "deployer-outside-deployment")
 KNOWN_RUNBOOKS = ALERT_RUNBOOKS | {"runbooks/incident-response.md"}
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -228,7 +233,7 @@ def test_one_email_subscription_per_alert_address(graph: ResourceGraph) -> None:
 
 # -- CIS alarms ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("alarm_id", [*CIS_ALARMS, "break-glass-use"])
+@pytest.mark.parametrize("alarm_id", [*CIS_ALARMS, "break-glass-use", *GUARDRAIL_ALARMS])
 def test_alarm_filters_the_trail_and_pages_the_topic(graph: ResourceGraph, alarm_id: str) -> None:
     alarm, metric_filter = alarms(graph)[alarm_id], metric_filters(graph)[alarm_id]
     namespace = f"CaseShield/{graph.stack}/CISBenchmark"
@@ -262,7 +267,7 @@ def test_break_glass_alarm_watches_the_break_glass_role(graph: ResourceGraph) ->
 
 
 def test_no_alarm_beyond_the_table(graph: ResourceGraph) -> None:
-    assert set(alarms(graph)) == {*CIS_ALARMS, "break-glass-use"}
+    assert set(alarms(graph)) == {*CIS_ALARMS, "break-glass-use", *GUARDRAIL_ALARMS}
     assert set(metric_filters(graph)) == set(alarms(graph))
 
 

@@ -23,6 +23,29 @@ def test_or_and_precedence_wildcards_and_absent_fields() -> None:
     assert matches("{ $.n >= 3 }", {"n": 4}) and not matches("{ $.n >= 3 }", {"n": 2})
 
 
+def test_wildcards_only_at_the_ends_as_aws_documents() -> None:
+    """AWS: `*Event` matches PutEvent, `Event*` EventId, and "Ev*ent will only match the actual string Ev*ent"."""
+    assert matches('{ $.a = "*Event" }', {"a": "PutEvent"}) and not matches('{ $.a = "*Event" }', {"a": "EventId"})
+    assert matches('{ $.a = "Event*" }', {"a": "EventName"}) and matches("{ $.a = * }", {"a": 3})
+    assert matches('{ $.a = "Ev*ent" }', {"a": "Ev*ent"}) and not matches('{ $.a = "Ev*ent" }', {"a": "Event"})
+    assert matches('{ $.a != "arn:aws:sts::1:assumed-role/r/up-*" }', {"a": "arn:aws:sts::1:assumed-role/r/preview"})
+    assert not matches('{ $.a != "arn:aws:sts::1:assumed-role/r/up-*" }', {"a": "arn:aws:sts::1:assumed-role/r/up-prod"})
+    assert not matches('{ $.a = "x[1]?" }', {"a": "x1!"})  # no other glob characters
+
+
+def test_boolean_and_null_literals() -> None:
+    """`IS TRUE` / `IS FALSE` test a JSON boolean (CloudTrail's readOnly), `IS NULL` a JSON null; a string is neither."""
+    assert matches("{ $.readOnly IS FALSE }", {"readOnly": False})
+    assert not matches("{ $.readOnly IS FALSE }", {"readOnly": True})
+    assert not matches("{ $.readOnly IS FALSE }", {"readOnly": "false"})
+    assert not matches("{ $.readOnly IS FALSE }", {})
+    assert matches("{ $.readOnly is true && $.b = 1 }", {"readOnly": True, "b": 1})
+    assert matches("{ $.responseElements IS NULL }", {"responseElements": None})
+    assert not matches("{ $.responseElements IS NULL }", {})
+    with pytest.raises(PatternError):
+        compile_pattern("{ $.readOnly IS MAYBE }")
+
+
 @pytest.mark.parametrize("bad", ["$.a = 1", "{ $.a = }", "{ ($.a = 1 }", "{ $.a = 1 $.b = 2 }"])
 def test_unparseable_patterns_match_nothing(bad: str) -> None:
     with pytest.raises(PatternError):

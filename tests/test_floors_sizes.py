@@ -29,6 +29,8 @@ def written(tmp_path: Path, change: Any) -> Path:
     ("retention_days.audit_archive_lock", "staging", 365), ("archive_lock_modes", "prod", ["COMPLIANCE"]),
     ("backup_cross_region_copy", "staging", False), ("detection.macie_schedule", "prod", "daily"),
     ("tls.minimum_version", "dev", "1.2"), ("user_sign_in.oauth_flows", None, ["code"]),
+    ("tls.load_balancer_policy_prefixes", "prod", ["ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-",
+                                                   "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-"]),
 ])
 def test_floors_are_read_by_environment_tier(path: str, environment: str | None, value: Any) -> None:
     assert floors.floor(path, environment) == value
@@ -83,6 +85,11 @@ def put(value: Any, *path: str) -> Any:
     (put(False, "backup_cross_region_copy", "prod"), "backup_cross_region_copy.prod"),
     (put("1.0", "tls", "minimum_version"), "tls.minimum_version"),
     (put(["rds-ca-2019"], "tls", "rds_certificate_authorities"), "tls.rds_certificate_authorities"),
+    (put(["ELBSecurityPolicy-"], "tls", "load_balancer_policy_prefixes"), "tls.load_balancer_policy_prefixes"),
+    (put(["ELBSecurityPolicy-TLS13-1-"], "tls", "load_balancer_policy_prefixes"), "tls.load_balancer_policy_prefixes"),
+    (put(["ELBSecurityPolicy-2016-08"], "tls", "load_balancer_policy_prefixes"), "tls.load_balancer_policy_prefixes"),
+    (put([], "tls", "load_balancer_policy_prefixes"), "tls.load_balancer_policy_prefixes"),
+    (remove("tls", "load_balancer_policy_prefixes"), "tls.load_balancer_policy_prefixes"),
     (put(1_000_000, "waf_rate_limit_per_5_minutes", "prod"), "waf_rate_limit_per_5_minutes.prod"),
     (put("TWELVE_HOURS", "detection", "guardduty_finding_publishing"), "detection.guardduty_finding_publishing"),
     (put(["code", "implicit"], "user_sign_in", "oauth_flows"), "user_sign_in.oauth_flows"),
@@ -104,3 +111,42 @@ def test_a_floors_file_that_is_not_yaml_is_refused(tmp_path: Path) -> None:
     path.write_text(SHIPPED + "\nretention_days: {}\n")  # a key given twice
     with pytest.raises(InputError):
         floors.document(path)
+
+
+# --- policies/network-reachability.yaml: the intended reach the network rules hold each stack to ---------------------
+
+REACHABILITY = floors.REACHABILITY_PATH.read_text()
+
+
+def reachability_written(tmp_path: Path, change: Any) -> Path:
+    document = yaml.safe_load(REACHABILITY)
+    change(document)
+    path = tmp_path / "network-reachability.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_the_shipped_reachability_intent_is_valid_and_intends_nothing_of_the_default_group() -> None:
+    intent = floors.reachability()
+    assert intent["security_groups"]["default"] == {"ingress": [], "egress": []}
+    assert intent["vpc_endpoints"]["resources_of_any_account"]["Gateway"] is False
+    assert {"protocol": "tcp", "ports": 5432, "peer": "group:app"} in intent["security_groups"]["database"]["ingress"]
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (put([{"protocol": "all", "ports": "all", "peer": "vpc"}], "security_groups", "default", "ingress"), "security_groups.default.ingress"),
+    (put(True, "vpc_endpoints", "resources_of_any_account", "Gateway"), "vpc_endpoints.resources_of_any_account.Gateway"),
+    (put([{"protocol": "icmp", "ports": 8, "peer": "vpc"}], "network_acls", "data", "ingress"), "network_acls.data.ingress[0].ports"),
+    (put([{"protocol": "tcp", "ports": 443, "peer": "anywhere"}], "network_acls", "data", "ingress"), "network_acls.data.ingress[0].peer"),
+    (put([{"protocol": "tcp", "ports": [1, 2, 3], "peer": "vpc"}], "network_acls", "data", "egress"), "network_acls.data.egress[0].ports"),
+    (put(["al2023-*"], "vpc_endpoints", "public_reads", "buckets"), "vpc_endpoints.public_reads.buckets[0]"),
+    (put(["s3:PutObject"], "vpc_endpoints", "public_reads", "actions"), "vpc_endpoints.public_reads.actions[0]"),
+    (remove("network_acls", "app"), "network_acls.app"),
+    (remove("security_groups", "database", "egress"), "security_groups.database.egress"),
+])
+def test_an_invalid_reachability_intent_is_refused_naming_the_key(tmp_path: Path, change: Any, named: str) -> None:
+    path = reachability_written(tmp_path, change)
+    with pytest.raises(InputError) as refused:
+        floors.reachability(path)
+    assert named in str(refused.value)
+    assert "Fix:" in str(refused.value)

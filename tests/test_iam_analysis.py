@@ -159,3 +159,21 @@ def test_escalation_yaml_targets_every_iam_action_of_the_methods() -> None:
     targets = escalation.load().targets
     iam_actions = {a for actions in iam_analysis.escalation_methods().values() for a in actions if a.startswith("iam:")}
     assert sorted(iam_actions - set(targets)) == []
+
+
+TRUSTED = "arn:aws:iam::123456789012:role/cs-prod-partner"
+NAMED_PEOPLE = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::123456789012:user/caseshield/partner/*"]},
+                              "Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+OUTSIDERS = ["arn:aws:iam::123456789012:user/intruder", "arn:aws:iam::123456789012:role/cs-prod-ci-deployer",
+             "arn:aws:iam::111122223333:user/caseshield/partner/probe"]
+
+
+def test_a_trust_naming_people_refuses_everyone_else_and_admits_them() -> None:
+    assert iam_analysis.admitted_outsiders([NAMED_PEOPLE], TRUSTED, OUTSIDERS) == []
+    assert iam_analysis.admitted_outsiders([NAMED_PEOPLE], TRUSTED, ["arn:aws:iam::123456789012:user/caseshield/partner/alice"])
+
+
+def test_a_trust_of_the_whole_account_admits_its_principals_not_other_accounts() -> None:
+    account_wide = {k: v for k, v in NAMED_PEOPLE.items() if k != "Condition"}
+    assert iam_analysis.admitted_outsiders([account_wide], TRUSTED, OUTSIDERS) == OUTSIDERS[:2]

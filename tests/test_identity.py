@@ -170,6 +170,8 @@ def test_human_roles_need_present_and_recent_mfa(prod: ResourceGraph, matrix: Ro
         (trust,) = statements(document(resource, "assumeRolePolicy"))
         assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole", role.name
         assert trust["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, role.name
+        assert trust["Condition"]["ArnLike"] == {"aws:PrincipalArn": [
+            f"arn:aws:iam::{ACCOUNT}:user/caseshield/{role.name}/*"]}, role.name
         assert trust["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}, role.name
         assert trust["Condition"]["NumericLessThanEquals"] == {
             "aws:MultiFactorAuthAge": str(matrix.mfa_max_age_seconds)}, role.name
@@ -190,20 +192,23 @@ def test_vendor_needs_the_secret_external_id_and_gets_short_sessions(prod: Resou
     assert generator.inputs["length"] == 32 and generator.inputs["special"] is False
 
 
-def test_ci_trusts_one_oidc_subject_for_sts(prod: ResourceGraph, matrix: RoleMatrix) -> None:
+def test_ci_jobs_each_trust_their_own_oidc_subject_for_sts(prod: ResourceGraph, matrix: RoleMatrix) -> None:
     s = settings("prod")
-    (ci,) = [r.name for r in matrix.roles.values() if r.trust == "oidc"]
+    subjects = {"ci-deployer": s.ci_oidc_subject, "ci-auditor": s.ci_audit_oidc_subject}
+    assert sorted(r.name for r in matrix.roles.values() if r.trust == "oidc") == sorted(subjects)
+    assert s.ci_oidc_subject != s.ci_audit_oidc_subject
     provider = prod.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == s.ci_oidc_provider_url
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-    resource = role_of(prod, ci)
-    assert prod.depends_on(resource, "assumeRolePolicy") == [provider]
-    (trust,) = statements(document(resource, "assumeRolePolicy"))
     host = s.ci_oidc_provider_url.removeprefix("https://")
-    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert set(trust["Principal"]) == {"Federated"}
-    assert trust["Condition"] == {"StringEquals": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": s.ci_oidc_subject}}
-    assert resource.inputs["maxSessionDuration"] == 3600
+    for name, subject in subjects.items():
+        resource = role_of(prod, name)
+        assert prod.depends_on(resource, "assumeRolePolicy") == [provider]
+        (trust,) = statements(document(resource, "assumeRolePolicy"))
+        assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert set(trust["Principal"]) == {"Federated"}
+        assert trust["Condition"] == {"StringEquals": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": subject}}, name
+        assert resource.inputs["maxSessionDuration"] == 3600
 
 
 # -- boundary -----------------------------------------------------------------------------------------------------
@@ -259,7 +264,8 @@ def test_boundary_guardrails_bind_every_role(prod: ResourceGraph, matrix: RoleMa
     # A role is created, given policies or a boundary only while it carries the blueprint's boundary.
     keyed = denies["RolesOnlyUnderThisBoundary"]
     assert {"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"} <= set(keyed["Action"])
-    assert keyed["Condition"] == {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}}
+    assert keyed["Condition"] == {"StringNotEquals": {"iam:PermissionsBoundary": [
+        boundary_arn, f"arn:aws:iam::{ACCOUNT}:policy/cs-prod-service-boundary"]}}
     # Nobody but break-glass edits the boundary (the deployer no longer may), ...
     edit = denies["BoundaryIsImmutable"]
     assert edit["Resource"] == boundary_arn and edit["Condition"] == not_break_glass

@@ -322,3 +322,22 @@ def test_the_alarms_and_trust_files_hold_and_a_malformed_row_is_refused(tmp_path
     with pytest.raises(InputError, match=r"alarms\[0\]\.cis = 4\.1: must be a string"):
         schemas.load(path, "alarms")
     assert settings.declared_oidc_providers() == ("https://token.actions.githubusercontent.com",)
+
+
+def test_a_human_role_without_named_people_is_refused() -> None:
+    document = matrix()
+    del document["roles"]["partner"]["assumed_by"]
+    assert "role partner: assumed_by names who may assume a human role" in matrix_refused(document)
+
+
+def test_named_people_on_a_machine_role_are_refused() -> None:
+    document = matrix()
+    document["roles"]["vendor-support"]["assumed_by"] = ["user/caseshield/vendor-support/*"]
+    assert "role vendor-support: assumed_by" in matrix_refused(document)
+
+
+@pytest.mark.parametrize("pattern", ["user/*", "role/*", "*", "group/caseshield/partner/*"])
+def test_named_people_that_admit_everyone_are_refused(pattern: str) -> None:
+    document = matrix()
+    document["roles"]["partner"]["assumed_by"] = [pattern]
+    assert "roles.partner.assumed_by" in matrix_refused(document)

@@ -39,10 +39,20 @@ FINDING_PATTERNS = {
 
 
 # The access-log bucket's Deny of log tampering: every principal but the log-delivery services (components/buckets.py).
-LOG_TAMPER_DENY = {"Sid": "DenyLogTamperingByPrincipals", "Effect": "Deny", "Principal": "*", "Resource": "arn:logs/*",
+LOG_BUCKET_ARN = "arn:aws:s3:::access-logs"
+LOG_TAMPER_DENY = {"Sid": "DenyLogTamperingByPrincipals", "Effect": "Deny", "Principal": "*", "Resource": f"{LOG_BUCKET_ARN}/*",
                    "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
                    "Condition": {"Bool": {"aws:PrincipalIsAWSService": "false"},
                                  "StringNotEquals": {"aws:PrincipalAccount": "127311923021"}}}
+
+
+# The incident topic's policy as components/alerting.py writes it: the two publishers for this account, TLS only.
+TOPIC_STATEMENTS = (
+    {"Effect": "Allow", "Principal": {"Service": list(mon.PUBLISHERS)}, "Action": "sns:Publish", "Resource": "arn:topic",
+     "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}},
+    {"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": "arn:topic",
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+)
 
 
 def world(env: str = "prod") -> World:
@@ -51,7 +61,7 @@ def world(env: str = "prod") -> World:
     b.add("audit-key", aud.KMS_KEY, {"tags": {"data-classification": "audit-logs"}})
     b.add("documents", aud.S3_BUCKET, {"tags": {"data-classification": "case-documents"}})
     b.add("archive", aud.S3_BUCKET, {"objectLockEnabled": True, "tags": {"data-classification": "audit-logs"}})
-    b.add("access-logs", aud.S3_BUCKET, {})
+    b.add("access-logs", aud.S3_BUCKET, {"bucket": "access-logs", "arn": LOG_BUCKET_ARN})
     b.add("access-logs-policy", aud.BUCKET_POLICY, {"bucket": "access-logs", "policy": policy(LOG_TAMPER_DENY)},
           {"bucket": ["access-logs"]})
     b.add("trail-logs", aud.LOG_GROUP, {"retentionInDays": 731, "kmsKeyId": "arn:key"}, {"kmsKeyId": ["audit-key"]})
@@ -92,9 +102,7 @@ def world(env: str = "prod") -> World:
 
     b.add("alerting", mon.INCIDENT_ALERTING, {})
     b.add("topic", mon.TOPIC, {"name": "cs-prod-incidents"}, parent="alerting")
-    b.add("topic-policy", mon.TOPIC_POLICY, {"arn": "arn:topic", "policy": policy(
-        {"Effect": "Allow", "Principal": {"Service": list(mon.PUBLISHERS)}, "Action": "sns:Publish", "Resource": "arn:topic",
-         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})}, {"arn": ["topic"]})
+    b.add("topic-policy", mon.TOPIC_POLICY, {"arn": "arn:topic", "policy": policy(*TOPIC_STATEMENTS)}, {"arn": ["topic"]})
     b.add("subscription", mon.TOPIC_SUBSCRIPTION, {"protocol": "email", "endpoint": "oncall@lawfirm.example"}, {"topic": ["topic"]})
     for row in mon.alarm_rows():
         b.add(f"{row.id}-filter", mon.METRIC_FILTER, {"logGroupName": "/trail", "pattern": rendered(row),
@@ -407,8 +415,16 @@ def test_incident_topic_needs_a_person() -> None:
 ])
 def test_incident_topic_policy(statement: dict[str, Any], fires: bool) -> None:
     w = world()
-    props(w["topic-policy"])["policy"] = policy(statement)
+    props(w["topic-policy"])["policy"] = policy(*TOPIC_STATEMENTS, statement)
     assert bool(check(mon.only_this_accounts_alarms_and_events_publish_to_the_incident_topic, w)) is fires
+
+
+@pytest.mark.parametrize(("dropped", "message"), [
+    (0, "does not let the alarms and event rules publish"), (1, "accepts publishing over plain HTTP")])
+def test_incident_topic_policy_needs_its_publishers_and_tls(dropped: int, message: str) -> None:
+    w = world()
+    props(w["topic-policy"])["policy"] = policy(*(s for i, s in enumerate(TOPIC_STATEMENTS) if i != dropped))
+    assert any(message in m for m in check(mon.only_this_accounts_alarms_and_events_publish_to_the_incident_topic, w))
 
 
 def test_incident_topic_policy_missing_or_unknown() -> None:
@@ -503,11 +519,48 @@ def test_archive_lock_length_and_mode_meet_the_floor(env: str, retention: dict[s
     ({**LOG_TAMPER_DENY, "Action": "s3:Delete*"}, False),
     ({**LOG_TAMPER_DENY, "Condition": {"StringNotEquals": {"aws:PrincipalArn": "arn:aws:iam::1:role/ops"}}}, True),
     ({**LOG_TAMPER_DENY, "Effect": "Allow"}, True),
+    # The Deny must cover this bucket's objects (issue 14): judged as IAM evaluates a deletion request.
+    ({**LOG_TAMPER_DENY, "Resource": "arn:aws:s3:::other-logs/*"}, True),
+    ({**LOG_TAMPER_DENY, "Resource": f"{LOG_BUCKET_ARN}/alb/*"}, True),
+    ({**LOG_TAMPER_DENY, "Resource": LOG_BUCKET_ARN}, True),
+    ({**LOG_TAMPER_DENY, "Resource": "arn:aws:s3:::access-*/*"}, False),
+    ({**LOG_TAMPER_DENY, "Resource": "*"}, False),
+    ({**LOG_TAMPER_DENY, "Resource": [LOG_BUCKET_ARN, f"{LOG_BUCKET_ARN}/*"]}, False),
+    ({**LOG_TAMPER_DENY, "NotResource": f"{LOG_BUCKET_ARN}/*"}, True),
+    ({**LOG_TAMPER_DENY, "Condition": {"Bool": {"aws:PrincipalIsAWSService": "false"},
+                                       "StringNotEquals": {"aws:PrincipalAccount": aud.PROBE_ACCOUNT}}}, True),
 ])
 def test_access_log_bucket_denies_deleting_logs(statement: dict[str, Any], fires: bool) -> None:
     w = world()
     props(w["access-logs-policy"])["policy"] = policy(statement)
     assert bool(check(aud.access_log_buckets_deny_deleting_logs, w)) is fires
+
+
+@pytest.mark.parametrize(("exempted", "fires"), [("123456789012", True), ("127311923021", False)])
+def test_access_log_deny_exempting_the_stacks_own_account_fires(exempted: str, fires: bool) -> None:
+    """An exemption of the account the stack's ARNs name lets its own principals delete logs; the ELB account's does not."""
+    w = world()
+    props(w["trail-logs"])["arn"] = "arn:aws:logs:us-east-1:123456789012:log-group:trail"
+    condition = {"Bool": {"aws:PrincipalIsAWSService": "false"}, "StringNotEquals": {"aws:PrincipalAccount": exempted}}
+    props(w["access-logs-policy"])["policy"] = policy({**LOG_TAMPER_DENY, "Condition": condition})
+    assert bool(check(aud.access_log_buckets_deny_deleting_logs, w)) is fires
+
+
+@pytest.mark.parametrize("known", [{"bucket": "access-logs"}, {"arn": LOG_BUCKET_ARN}])
+def test_access_log_bucket_named_by_its_arn_or_its_name(known: dict[str, Any]) -> None:
+    w = world()
+    props(w["access-logs"]).clear()
+    props(w["access-logs"]).update(known)
+    assert check(aud.access_log_buckets_deny_deleting_logs, w) == []
+    props(w["access-logs-policy"])["policy"] = policy({**LOG_TAMPER_DENY, "Resource": "arn:aws:s3:::other-logs/*"})
+    assert len(check(aud.access_log_buckets_deny_deleting_logs, w)) == 1
+
+
+def test_access_log_bucket_arn_unknown_at_preview_passes() -> None:
+    w = world()
+    props(w["access-logs"]).update(arn=UNKNOWN, bucket=UNKNOWN)
+    props(w["access-logs-policy"])["policy"] = policy({**LOG_TAMPER_DENY, "Resource": "arn:aws:s3:::other-logs/*"})
+    assert check(aud.access_log_buckets_deny_deleting_logs, w) == []
 
 
 def test_access_log_bucket_policy_unknown_at_preview_passes() -> None:

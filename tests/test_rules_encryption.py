@@ -14,6 +14,7 @@ import pytest
 from pulumi_policy import PolicyResource
 
 from caseshield.engine import SECRET_SIG as SECRET_VALUE_SIG
+from policies import floors
 from policies.rules import RULES, keys, load_all
 from policies.rules import encryption as enc
 from policies.rules._support import SECRET_SIG, UNKNOWN
@@ -334,6 +335,26 @@ def test_https_listener_tls_policy(ssl_policy: Any, fires: bool) -> None:
     w = world()
     props(w, "https")["sslPolicy"] = ssl_policy
     assert bool(check("https-listeners-negotiate-tls12-or-later", w)) is fires
+
+
+@pytest.mark.parametrize(("prefixes", "ssl_policy", "fires"), [
+    (["ELBSecurityPolicy-TLS13-1-3-"], "ELBSecurityPolicy-TLS13-1-2-Res-2021-06", True),
+    (["ELBSecurityPolicy-TLS13-1-3-"], "ELBSecurityPolicy-TLS13-1-3-2021-06", False),
+    (["ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-FS-1-2-"], "ELBSecurityPolicy-FS-1-2-Res-2020-10", False),
+])
+def test_https_listener_tls_policies_are_read_from_the_floors_file(monkeypatch: pytest.MonkeyPatch, prefixes: list[str],
+                                                                   ssl_policy: str, fires: bool) -> None:
+    """The allow-list is policies/floors.yaml's (tls.load_balancer_policy_prefixes), not a constant of the rule."""
+    shipped = floors.document()
+    edited = {**shipped, "tls": {**shipped["tls"], "load_balancer_policy_prefixes": prefixes}}
+    monkeypatch.setattr(floors, "document", lambda path=floors.FLOORS_PATH: edited)
+    w = world()
+    props(w, "https")["sslPolicy"] = ssl_policy
+    assert bool(check("https-listeners-negotiate-tls12-or-later", w)) is fires
+
+
+def test_the_live_audit_reads_the_same_tls_policies() -> None:
+    assert tuple(floors.floor("tls.load_balancer_policy_prefixes")) == enc.TLS12_POLICY_PREFIXES
 
 
 def test_http_listener_or_its_rule_that_forwards_fires() -> None:

@@ -139,10 +139,29 @@ def world(env: str = "prod") -> World:
         "passwordPolicy": {"minimumLength": 14, "requireUppercase": True, "requireLowercase": True, "requireNumbers": True,
                            "requireSymbols": True, "passwordHistorySize": 24, "temporaryPasswordValidityDays": 1},
         "deletionProtection": "ACTIVE" if env == "prod" else "INACTIVE"})
-    b.add("app-role", iam.ROLE, {"assumeRolePolicy": policy({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                             "Action": "sts:AssumeRole"})})
+    # A service role under its own boundary (components/service_roles.py, in small): nothing of IAM or the compute
+    # services, no key administration or grant to a principal, no content IAM alone guards, nothing destructive.
+    b.add("service-boundary", iam.MANAGED_POLICY, {"name": "cs-prod-service-boundary", "policy": policy(
+        {"Sid": "ServiceWorkOutsideIam", "Effect": "Allow", "NotAction": SERVICE_OUT_OF_REACH, "Resource": "*"},
+        deny(["kms:PutKeyPolicy", "kms:DisableKey", "kms:ScheduleKeyDeletion"], "*", "NoKeyAdministration"),
+        {**deny("kms:CreateGrant", "*", "GrantsOnlyForAwsResources"),
+         "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}}},
+        deny(["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:ModifyInstanceAttribute"], "*", "NoComputeTakeover"),
+        deny(["rds-db:connect", "secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan",
+              "dynamodb:ExportTableToPointInTime"], "*", "NoCaseContent"),
+        deny(escalation.load().destructive(), "*", "NoDestruction"))})
+    b.add("app-role", iam.ROLE, {"name": "cs-prod-app-instance", "arn": role_arn("app-instance"),
+                                 "permissionsBoundary": "arn:aws:iam::123456789012:policy/cs-prod-service-boundary",
+                                 "assumeRolePolicy": policy({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                             "Action": "sts:AssumeRole"})},
+          {"permissionsBoundary": ["service-boundary"]})
     b.add("app-role-policy", iam.ROLE_POLICY, {"policy": policy(allow("kms:Decrypt", "arn:key"))}, {"role": ["app-role"]})
     return b.world
+
+
+SERVICE_OUT_OF_REACH = ["iam:*", "sts:*", "organizations:*", "account:*", "lambda:*", "glue:*", "sagemaker:*",
+                        "cloudformation:*", "ecs:*", "ec2-instance-connect:*", "bedrock-agentcore:*", "codebuild:*",
+                        "datapipeline:*", "apprunner:*"]
 
 
 def role(name: str) -> str:
@@ -630,6 +649,26 @@ def test_escalation_names_unknown_managed_policies_and_waits_for_unknown_documen
     w = world()
     props(w[f"{role('ci-deployer')}-deploy"])["policy"] = UNKNOWN
     assert check(rule, w) == []
+
+
+def test_a_service_role_granted_everything_reaches_nothing_under_its_boundary() -> None:
+    rule = "service-roles-cannot-be-turned-on-case-data"
+    assert check(rule, world()) == []
+    w = world()  # no boundary at all
+    props(w["app-role"]).pop("permissionsBoundary")
+    assert any("without a permissions boundary" in m for m in check(rule, w))
+    for sid in ("ServiceWorkOutsideIam", "NoCaseContent", "NoDestruction", "GrantsOnlyForAwsResources"):
+        w = world()
+        found = statements_of(w["service-boundary"])
+        if sid == "ServiceWorkOutsideIam":  # IAM reachable again
+            found = [{**s, "NotAction": [a for a in s["NotAction"] if a != "iam:*"]} if s.get("Sid") == sid else s for s in found]
+        else:
+            found = [s for s in found if s.get("Sid") != sid]
+        if sid == "GrantsOnlyForAwsResources":  # a key whose policy lets the account's IAM decide
+            props(w["key-case-documents"]).update(arn="arn:aws:kms:us-east-1:123456789012:key/documents", policy=policy(
+                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}))
+        set_statements(w["service-boundary"], found)
+        assert any("app-instance" in m or "app-role" in m for m in check(rule, w)), sid
 
 
 # --- IAM-13 ---------------------------------------------------------------------------------------------------------

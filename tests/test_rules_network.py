@@ -57,8 +57,8 @@ def acl_entry(number: int, action: str, protocol: str, ports: tuple[int, int], c
 def network(b: Builder) -> None:
     b.add("vpc", net.VPC, {"cidrBlock": VPC_CIDR})
     b.add("igw", INTERNET_GATEWAY, {}, {"vpcId": ["vpc"]})
-    for tier in ("public", "app", "data"):
-        b.add(f"{tier}-0", net.SUBNET, {"mapPublicIpOnLaunch": False, "tags": {"tier": tier}}, {"vpcId": ["vpc"]})
+    for tier, cidr in (("public", "10.30.0.0/20"), ("app", "10.30.16.0/20"), ("data", "10.30.64.0/20")):
+        b.add(f"{tier}-0", net.SUBNET, {"mapPublicIpOnLaunch": False, "cidrBlock": cidr, "tags": {"tier": tier}}, {"vpcId": ["vpc"]})
         b.add(f"{tier}-table", net.ROUTE_TABLE, {"routes": [], "tags": {"tier": tier}}, {"vpcId": ["vpc"]})
         b.add(f"{tier}-association", net.ROUTE_TABLE_ASSOCIATION, {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
               {"subnetId": [f"{tier}-0"], "routeTableId": [f"{tier}-table"]})
@@ -68,12 +68,14 @@ def network(b: Builder) -> None:
         b.add(f"endpoint-{service}", net.VPC_ENDPOINT, {
             "serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind,
             "policy": gateway_policy() if kind == "Gateway" else account_only(),
+            "arn": f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-{service}",
             **({"privateDnsEnabled": True} if kind == "Interface" else {})}, {"vpcId": ["vpc"]})
     b.add("default-sg", net.DEFAULT_SECURITY_GROUP, {"ingress": [], "egress": []}, {"vpcId": ["vpc"]})
     b.add("app-acl", net.NETWORK_ACLS[0], {"ingress": [
         acl_entry(100, "deny", "tcp", (22, 22), "0.0.0.0/0"), acl_entry(110, "deny", "tcp", (3389, 3389), "0.0.0.0/0"),
-        acl_entry(200, "allow", "-1", (0, 0), VPC_CIDR), acl_entry(210, "allow", "tcp", (1024, 65535), "0.0.0.0/0")]},
-        {"vpcId": ["vpc"]})
+        acl_entry(200, "allow", "-1", (0, 0), VPC_CIDR), acl_entry(210, "allow", "tcp", (1024, 65535), "0.0.0.0/0")], "egress": [
+        acl_entry(100, "allow", "-1", (0, 0), VPC_CIDR), acl_entry(110, "allow", "tcp", (443, 443), "0.0.0.0/0")]},
+        {"vpcId": ["vpc"], "subnetIds": ["app-0"]})
     b.add("flow-logs", LOG_GROUP, {"name": "/cs-prod/network/vpc-flow-logs", "retentionInDays": 365})
     b.add("flow-log", net.FLOW_LOG, {"trafficType": "ALL", "logDestinationType": "cloud-watch-logs", "logDestination": UNKNOWN},
           {"vpcId": ["vpc"], "logDestination": ["flow-logs"]})
@@ -106,6 +108,7 @@ def tiers(b: Builder) -> None:
 
 def edge(b: Builder) -> None:
     b.add("edge", net.EDGE_COMPONENT, {})
+    b.add("target-group", net.TARGET_GROUPS[0], {"port": 8443, "protocol": "HTTPS"}, {"vpcId": ["vpc"]}, parent="edge")
     b.add("alb", LB, {"internal": False, "loadBalancerType": "application", "dropInvalidHeaderFields": True,
                       "desyncMitigationMode": "strictest", "enableDeletionProtection": True,
                       "accessLogs": {"enabled": True, "bucket": UNKNOWN, "prefix": "alb"}},
@@ -115,7 +118,11 @@ def edge(b: Builder) -> None:
                for i, g in enumerate(edg.REQUIRED_MANAGED_RULE_GROUPS)]
     rate = {"name": "rate-limit-per-ip", "priority": 1, "action": {"block": {}},
             "statement": {"rateBasedStatement": {"limit": 1000, "aggregateKeyType": "IP"}}}
-    b.add("web-acl", edg.WEB_ACL, {"scope": "REGIONAL", "rules": [rate, *managed]}, parent="edge")
+    geo = {"name": "outside-allowed-countries", "priority": 0, "action": {"block": {}},
+           "statement": {"notStatement": {"statement": {"geoMatchStatement": {"countryCodes": ["US"]}}}}}
+    visible = {"cloudwatchMetricsEnabled": True, "sampledRequestsEnabled": True, "metricName": "m"}
+    b.add("web-acl", edg.WEB_ACL, {"scope": "REGIONAL", "visibilityConfig": visible,
+                                   "rules": [{**r, "visibilityConfig": visible} for r in (rate, *managed, geo)]}, parent="edge")
     b.add("waf-association", edg.WEB_ACL_ASSOCIATION, {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN},
           {"resourceArn": ["alb"], "webAclArn": ["web-acl"]}, parent="edge")
     b.add("waf-logs", LOG_GROUP, {"name": "aws-waf-logs-cs-prod", "retentionInDays": 365}, parent="edge")
@@ -249,6 +256,7 @@ def app_egress(**values: Any) -> Change:
 
 
 APP_CLIENT = {"allowedOauthFlows": ["code"], "refreshTokenValidity": 12, "accessTokenValidity": 1, "idTokenValidity": 1,
+              "enableTokenRevocation": True, "preventUserExistenceErrors": "ENABLED",
               "tokenValidityUnits": {"refreshToken": "hours", "accessToken": "hours", "idToken": "hours"}}
 
 
@@ -258,8 +266,200 @@ def app_client(**values: Any) -> Change:
 
 PRIVATE_APP_ACL = depending("app-acl", "subnetIds", "app-0")
 
+
+def acl_denies(key: str, number: int, protocol: str, ports: tuple[int, int], cidr: str) -> Change:
+    def change(w: World) -> None:
+        props(w[key])["ingress"] = [*props(w[key])["ingress"], acl_entry(number, "deny", protocol, ports, cidr)]
+
+    return change
+
+
+def acl_sends(key: str, number: int, protocol: str, ports: tuple[int, int], cidr: str) -> Change:
+    def change(w: World) -> None:
+        props(w[key])["egress"] = [*props(w[key]).get("egress", []), acl_entry(number, "allow", protocol, ports, cidr)]
+
+    return change
+
+
+def tier_acl(key: str, tier: str, ingress: list[dict[str, Any]], egress: list[dict[str, Any]] | None = None) -> Change:
+    """A network ACL of `tier`'s subnet."""
+    return adding(key, net.NETWORK_ACLS[0], {"ingress": ingress, "egress": egress or []}, {"vpcId": ["vpc"], "subnetIds": [f"{tier}-0"]})
+
+
+def sg_rule(key: str, group: str, direction: str, deps: dict[str, list[str]] | None = None, **values: Any) -> Change:
+    """A separate security-group rule (aws:vpc/...) on `group`; `deps` say where its referenced values came from."""
+    type_ = net.INGRESS_RULE if direction == "ingress" else net.EGRESS_RULE
+    return adding(key, type_, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, **values},
+                  {"securityGroupId": [group], **(deps or {})})
+
+
+def endpoint_statement(**values: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*", "Resource": "*", **values}
+
+
+def endpoint_policy(key: str, *statements: dict[str, Any]) -> Change:
+    return setting(key, "policy", policy(*statements))
+
+
+# The reachability rules (issue 14), by id.
+SG_IN = "security-groups-admit-only-the-intended-sources"
+SG_OUT = "security-groups-send-only-to-the-intended-destinations"
+ACL_IN = "network-acls-admit-only-the-intended-traffic"
+ACL_OUT = "network-acls-send-only-the-intended-traffic"
+ENDPOINT_POLICIES = "vpc-endpoint-policies-grant-only-the-intended-access"
+ALL_FROM_ANYWHERE = acl_entry(100, "allow", "-1", (0, 0), "0.0.0.0/0")
+OTHER_ACCOUNT = "444455556666"
+OWN_PRINCIPALS = {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+OWN_PRINCIPALS_AND_RESOURCES = {"StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceAccount": ACCOUNT}}
+AWS_PACKAGES = "arn:aws:s3:::al2023-repos-us-east-1-de612dc2/*"
+
+
+def first_preview(w: World) -> None:
+    """No ARN is known yet."""
+    for key in w:
+        if key.startswith("endpoint-"):
+            props(w[key])["arn"] = UNKNOWN
+
+
+FIRST_PREVIEW: Change = first_preview
+
 # (rule, change, fires, why)
 CASES: list[tuple[str, Change, bool, str]] = [
+    # issue 14: security groups judged per port and peer against policies/network-reachability.yaml (NET-07)
+    (SG_IN, setting("db-from-app", "ipProtocol", "-1"), True,
+     "every protocol and port from the app tier"),
+    (SG_IN, setting("db-from-app", "toPort", 5433), True, "5432-5433"),
+    (SG_IN, setting("app-in-alb", "fromPort", UNKNOWN), False, "unknown port"),
+    (SG_IN, setting("alb-in-443", "cidrIpv4", PUBLIC_RANGE), False,
+     "part of the internet"),
+    (SG_IN, both(setting("alb-in-443", "fromPort", 8080), setting("alb-in-443", "toPort", 8080)),
+     True, "8080 from anywhere"),
+    (SG_IN, both(setting("alb-in-443", "cidrIpv4", None), setting("alb-in-443", "cidrIpv6", "::/0")),
+     True, "HTTPS over IPv6 (the VPC has none)"),
+    (SG_IN, sg_rule("alb-in-udp", "alb-sg", "ingress", ipProtocol="udp", cidrIpv4="0.0.0.0/0"),
+     True, "UDP 443"),
+    (SG_IN, depending("app-in-alb", "referencedSecurityGroupId", "db-sg"), True,
+     "the app port from the database"),
+    (SG_IN, depending("app-in-alb", "referencedSecurityGroupId"), True,
+     "a group not of this stack"),
+    (SG_IN, endpoint_group(VPC_CIDR), False, "HTTPS from the VPC to the endpoints"),
+    (SG_IN, endpoint_group("0.0.0.0/0"), True, "endpoints open to anywhere"),
+    (SG_IN, endpoint_group(UNKNOWN), False, "unknown range"),
+    (SG_IN, adding("stray-sg", net.SECURITY_GROUP, {"ingress": [
+        {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": [VPC_CIDR]}]}, {"vpcId": ["vpc"]}), True,
+     "a group nothing attaches (no role)"),
+    (SG_IN, adding("db-self", net.SECURITY_GROUP_RULE, {
+        "type": "ingress", "self": True, "protocol": "tcp", "fromPort": 5432, "toPort": 5432}, {"securityGroupId": ["db-sg"]}),
+     True, "the database from itself"),
+    (SG_IN, setting("db-sg", "ingress", [
+        {"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "securityGroups": [UNKNOWN]}]), False, "unknown inline group"),
+    (SG_IN, setting("default-sg", "ingress", [
+        {"protocol": "icmp", "fromPort": -1, "toPort": -1, "cidrBlocks": [VPC_CIDR]}]), True, "ICMP into the default group"),
+    (SG_OUT, app_egress(cidrIpv4="0.0.0.0/0"), True, "HTTPS to the internet"),
+    (SG_OUT, app_egress(cidrIpv4=VPC_CIDR), True,
+     "HTTPS to VPC addresses, not to the endpoints' group"),
+    (SG_OUT, sg_rule("app-out", "app-sg", "egress", {"prefixListId": ["endpoint-s3"]},
+                                                                      prefixListId=UNKNOWN), False, "the S3 gateway prefix list"),
+    (SG_OUT, app_egress(prefixListId="pl-0123456789abcdef0"), True,
+     "a prefix list not of this stack's endpoints"),
+    (SG_OUT, sg_rule("app-out", "app-sg", "egress", {"referencedSecurityGroupId": ["db-sg"]},
+                                                                      fromPort=5432, toPort=5432, referencedSecurityGroupId=UNKNOWN),
+     False, "PostgreSQL to the database"),
+    (SG_OUT, sg_rule("app-out", "app-sg", "egress", {"referencedSecurityGroupId": ["db-sg"]},
+                                                                      ipProtocol="-1", referencedSecurityGroupId=UNKNOWN),
+     True, "everything to the database"),
+    (SG_OUT, setting("db-sg", "egress", [
+        {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]), True, "the database sends anything"),
+    (SG_OUT, sg_rule("alb-out", "alb-sg", "egress", cidrIpv4="0.0.0.0/0"), False,
+     "the load balancer reaches Cognito"),
+    (SG_OUT, sg_rule("alb-out", "alb-sg", "egress", fromPort=8443, toPort=8443,
+                                                                      cidrIpv4="10.30.16.0/20"), False, "the app port to the app subnets"),
+    (SG_OUT, sg_rule("alb-out", "alb-sg", "egress", fromPort=8443, toPort=8443,
+                                                                      cidrIpv4="10.30.64.0/20"), True, "the app port to the data subnets"),
+    (SG_OUT, sg_rule("alb-out", "alb-sg", "egress", ipProtocol="-1", cidrIpv4="0.0.0.0/0"),
+     True, "the load balancer sends anything anywhere"),
+    # issue 14: network ACLs evaluated in rule-number order (NET-01 in, NET-02 out)
+    (ACL_IN, acl_allows("app-acl", 150, "-1", (0, 0), "0.0.0.0/0"), True, "all inbound"),
+    (ACL_IN, acl_allows("app-acl", 150, "udp", (1024, 65535), "0.0.0.0/0"), True,
+     "UDP replies are not intended"),
+    (ACL_IN, acl_allows("app-acl", 150, "tcp", (443, 443), "10.30.64.0/22"), False, "the VPC"),
+    (ACL_IN, setting("app-acl", "ingress.3.ipv6CidrBlock", "::/0"), False,
+     "the entry's IPv4 range decides"),
+    (ACL_IN, both(setting("app-acl", "ingress.3.cidrBlock", None),
+                                                          setting("app-acl", "ingress.3.ipv6CidrBlock", "::/0")), True, "IPv6 replies"),
+    (ACL_IN, both(acl_denies("app-acl", 140, "-1", (0, 0), "0.0.0.0/0"),
+                                                          acl_allows("app-acl", 150, "-1", (0, 0), "0.0.0.0/0")), False,
+     "an allow-all shadowed by an earlier deny-all"),
+    (ACL_IN, both(acl_allows("app-acl", 140, "-1", (0, 0), "0.0.0.0/0"),
+                                                          acl_denies("app-acl", 150, "-1", (0, 0), "0.0.0.0/0")), True,
+     "a deny after the allow-all comes too late"),
+    (ACL_IN, acl_allows("app-acl", 150, UNKNOWN, (0, 0), "0.0.0.0/0"), False, "unknown protocol"),
+    (ACL_IN, tier_acl("public-acl", "public", [
+        acl_entry(200, "allow", "tcp", (443, 443), "0.0.0.0/0"), acl_entry(220, "allow", "tcp", (1024, 65535), "0.0.0.0/0")]),
+     False, "the public tier's web and reply ports"),
+    (ACL_IN, tier_acl("public-acl", "public", [acl_entry(200, "allow", "tcp", (1, 1023), "0.0.0.0/0")]),
+     True, "the public tier on every low port"),
+    (ACL_IN, adding("default-acl", net.NETWORK_ACLS[1], {"ingress": [ALL_FROM_ANYWHERE]},
+                                                            {"defaultNetworkAclId": ["vpc"]}), True, "the default ACL admits anything"),
+    (ACL_IN, adding("default-acl", net.NETWORK_ACLS[1], {}, {"defaultNetworkAclId": ["vpc"]}),
+     False, "the default ACL without entries"),
+    (ACL_IN, adding("acl-rule", net.NETWORK_ACL_RULE, {
+        "ruleNumber": 120, "ruleAction": "allow", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlock": "0.0.0.0/0"},
+        {"networkAclId": ["app-acl"]}), True, "a separate ACL rule"),
+    (ACL_IN, depending("app-acl", "subnetIds"), True, "an ACL of no tier"),
+    (ACL_OUT, acl_sends("app-acl", 150, "tcp", (0, 65535), "0.0.0.0/0"), True,
+     "every TCP port out"),
+    (ACL_OUT, acl_sends("app-acl", 150, "tcp", (443, 443), PUBLIC_RANGE), False,
+     "HTTPS out, within the app tier's intent"),
+    (ACL_OUT, tier_acl("data-acl", "data", [], [acl_entry(100, "allow", "-1", (0, 0), VPC_CIDR)]),
+     False, "the data tier within the VPC"),
+    (ACL_OUT, tier_acl("data-acl", "data", [], [acl_entry(100, "allow", "tcp", (443, 443), "0.0.0.0/0")]),
+     True, "the data tier out to the internet"),
+    (ACL_OUT, adding("acl-out", net.NETWORK_ACL_RULE, {
+        "egress": True, "ruleNumber": 90, "ruleAction": "allow", "protocol": "udp", "fromPort": 53, "toPort": 53, "cidrBlock": "0.0.0.0/0"},
+        {"networkAclId": ["app-acl"]}), True, "DNS out to anywhere, before the other entries"),
+    # issue 14: endpoint policies judged as IAM evaluates a request (NET-03)
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-sts", endpoint_statement(Condition={
+        "StringEquals": {"aws:PrincipalAccount": [ACCOUNT, OTHER_ACCOUNT]}})), True, "a second account"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-sts", endpoint_statement(Condition={
+        "StringLike": {"aws:PrincipalAccount": "*"}})), True, "StringLike with a wildcard"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-sts", endpoint_statement(Condition={
+        "StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}})), True, "IfExists lets anonymous requests through"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-sts", endpoint_statement(), {
+        "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalAccount": ACCOUNT}}}), False, "a Deny of every other account does the work"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-sts", endpoint_statement(Condition={
+        "StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:PrincipalOrgID": "o-firm"}})), False, "narrower still"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(Condition=OWN_PRINCIPALS)),
+     True, "our principals to any account's bucket"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(Condition={
+        "StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceAccount": OTHER_ACCOUNT}})), True, "another account's buckets"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(
+        Condition=OWN_PRINCIPALS_AND_RESOURCES), endpoint_statement(Action="s3:GetObject", Resource=[AWS_PACKAGES])), False,
+     "anyone reads AWS's package bucket"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(
+        Condition=OWN_PRINCIPALS_AND_RESOURCES), endpoint_statement(Action="s3:GetObject", Resource=["arn:aws:s3:::al2023-*/*"])), True,
+     "a wildcard bucket name"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(
+        Condition=OWN_PRINCIPALS_AND_RESOURCES), endpoint_statement(Action="s3:GetObject", Resource=["arn:aws:s3:::exfil-drop-zone/*"])),
+     True, "a bucket the intent does not list"),
+    (ENDPOINT_POLICIES, endpoint_policy("endpoint-s3", endpoint_statement(
+        Condition=OWN_PRINCIPALS_AND_RESOURCES), endpoint_statement(Action="s3:Get*", Resource=[AWS_PACKAGES])), True,
+     "more than reads of objects"),
+    (ENDPOINT_POLICIES, both(FIRST_PREVIEW, endpoint_policy(
+        "endpoint-sts", endpoint_statement(Condition={"StringEquals": {"aws:PrincipalAccount": [ACCOUNT, OTHER_ACCOUNT]}}))), False,
+     "at a first preview no ARN says which account is ours: every account the policy names is taken for it"),
+    (ENDPOINT_POLICIES, both(setting("endpoint-sts", "arn", UNKNOWN), endpoint_policy(
+        "endpoint-sts", endpoint_statement(Condition={"StringEquals": {"aws:PrincipalAccount": [ACCOUNT, OTHER_ACCOUNT]}}))), True,
+     "the other endpoints' ARNs say which account is ours"),
+    (ENDPOINT_POLICIES, both(FIRST_PREVIEW, endpoint_policy("endpoint-sts", endpoint_statement())),
+     True, "at a first preview, any account at all"),
+    (ENDPOINT_POLICIES, setting("endpoint-s3", "policy", UNKNOWN), False, "unknown policy"),
+    (ENDPOINT_POLICIES, setting("endpoint-ssm", "policy", None), True, "no policy: full access"),
+    (ENDPOINT_POLICIES, both(
+        setting("endpoint-kms", "arn", f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-1"),
+        endpoint_policy("endpoint-kms", endpoint_statement(Condition={"StringEquals": {"aws:PrincipalAccount": OTHER_ACCOUNT}}))),
+     True, "only another account (the endpoint's ARN says which is ours)"),
     # issue 14: the size of a setting, and reachability per port and source
     ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc", PRIVATE_APP_ACL, False, "ephemeral TCP only"),
     ("private-tier-acls-admit-only-return-traffic-from-outside-the-vpc",
@@ -302,6 +502,12 @@ CASES: list[tuple[str, Change, bool, str]] = [
                                                                 60), True, "1000 a minute is 5000 in 5 minutes"),
     ("web-acls-enforce-managed-rules-and-a-rate-limit", setting("web-acl", "rules.0.statement.rateBasedStatement.limit", UNKNOWN),
      False, "unknown limit"),
+    ("web-acl-decisions-are-measured-and-sampled", setting("web-acl", "visibilityConfig.sampledRequestsEnabled", False), True,
+     "no samples"),
+    ("web-acl-decisions-are-measured-and-sampled", setting("web-acl", "rules.1.visibilityConfig.cloudwatchMetricsEnabled", False),
+     True, "a rule without metrics"),
+    ("web-acl-decisions-are-measured-and-sampled", setting("web-acl", "rules", UNKNOWN), False, "unknown rules"),
+    ("web-acls-block-countries-outside-the-allow-list", setting("web-acl", "rules.-1.action", {"count": {}}), True, "geo rule counts"),
     ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", True), True, "fails open"),
     ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", False), False, "fails closed"),
     ("load-balancers-never-bypass-the-web-acl", setting("alb", "enableWafFailOpen", UNKNOWN), False, "unknown"),
@@ -310,6 +516,9 @@ CASES: list[tuple[str, Change, bool, str]] = [
     ("sign-in-tokens-are-short-lived", app_client(tokenValidityUnits=None), True, "12 days: refresh tokens count in days"),
     ("sign-in-tokens-are-short-lived", app_client(refreshTokenValidity=None), True, "Cognito's 30-day default"),
     ("sign-in-tokens-are-short-lived", app_client(accessTokenValidity=UNKNOWN, refreshTokenValidity=UNKNOWN), False, "unknown"),
+    ("sign-in-client-revokes-tokens-and-hides-users", app_client(), False, "revocable, no user-existence errors"),
+    ("sign-in-client-revokes-tokens-and-hides-users", app_client(enableTokenRevocation=False), True, "tokens never revoked"),
+    ("sign-in-client-revokes-tokens-and-hides-users", app_client(preventUserExistenceErrors="LEGACY"), True, "tells who exists"),
     ("sign-in-uses-the-authorization-code-flow-only", app_client(), False, "code"),
     ("sign-in-uses-the-authorization-code-flow-only", app_client(allowedOauthFlows=["code", "implicit"]), True, "implicit"),
     ("sign-in-uses-the-authorization-code-flow-only", app_client(allowedOauthFlows=UNKNOWN), False, "unknown"),
@@ -537,3 +746,49 @@ def test_violations_carry_evidence() -> None:
     assert check("load-balancers-refuse-malformed-requests", w) == [
         'alb: desyncMitigationMode is not "strictest" (absent means defensive) [desyncMitigationMode = "monitor"; '
         'expected "strictest" (absent means defensive)]']
+
+
+# --- issue 14: the intent is data (policies/network-reachability.yaml), read by the rules through the engine ---------
+
+def test_reachability_rules_read_their_intent_from_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Narrow the intent and the same stack fails: the endpoints' group may no longer be reached from VPC addresses."""
+    from policies import floors
+
+    shipped = floors.reachability()
+    endpoints = {"ingress": [a for a in shipped["security_groups"]["endpoints"]["ingress"] if a["peer"] != "vpc"], "egress": []}
+    edited = {**shipped, "security_groups": {**shipped["security_groups"], "endpoints": endpoints}}
+    w = world()
+    endpoint_group(VPC_CIDR)(w)
+    assert check("security-groups-admit-only-the-intended-sources", w) == []
+    monkeypatch.setattr(floors, "reachability", lambda path=floors.REACHABILITY_PATH: edited)
+    assert len(check("security-groups-admit-only-the-intended-sources", w)) == 1
+
+
+def test_reachability_violations_name_the_cell_the_entry_and_the_intent() -> None:
+    w = world()
+    acl_allows("app-acl", 150, "-1", (0, 0), "0.0.0.0/0")(w)
+    [message] = check("network-acls-admit-only-the-intended-traffic", w)
+    assert message.startswith("app-acl (app tier) admits tcp ports 0-21 from 0.0.0.0-10.29.255.255, beyond what "
+                              "policies/network-reachability.yaml intends [ingress.4 = ")
+    assert message.endswith("expected app ingress only: all traffic from vpc; tcp 1024-65535 from internet]")
+
+
+@pytest.mark.parametrize(("protocol", "ports", "cidr", "fires"), [
+    ("tcp", (1024, 65535), "0.0.0.0/0", False), ("tcp", (1023, 65535), "0.0.0.0/0", True), ("6", (2000, 3000), "0.0.0.0/0", False),
+    ("17", (1024, 65535), VPC_CIDR, False), ("icmp", (0, 0), "10.30.0.0/17", False), ("icmp", (0, 0), "10.31.0.0/16", True),
+    ("-1", (0, 0), "10.30.0.0/15", True), ("50", (0, 0), VPC_CIDR, False), ("50", (0, 0), "0.0.0.0/0", True),
+])
+def test_app_acl_reach_per_protocol_port_and_source(protocol: str, ports: tuple[int, int], cidr: str, fires: bool) -> None:
+    w = world()
+    acl_allows("app-acl", 150, protocol, ports, cidr)(w)
+    assert bool(check("network-acls-admit-only-the-intended-traffic", w)) is fires
+
+
+def test_all_traffic_reaches_protocols_no_entry_names() -> None:
+    """Denying every protocol the entries name, then allowing all traffic, still lets ESP, SCTP and the rest in."""
+    w = world()
+    for number, protocol in enumerate(("tcp", "udp", "icmp", "58", "47"), start=140):
+        acl_denies("app-acl", number, protocol, (0, 65535), "0.0.0.0/0")(w)
+    acl_allows("app-acl", 150, "-1", (0, 0), "0.0.0.0/0")(w)
+    [message] = check("network-acls-admit-only-the-intended-traffic", w)
+    assert "admits protocol 143 from 0.0.0.0-10.29.255.255" in message

@@ -20,7 +20,9 @@ RUNBOOKS = (
     "alarms/unauthorized-api-calls.md", "alarms/console-signin-without-mfa.md", "alarms/root-account-usage.md",
     "alarms/iam-policy-changes.md", "alarms/cloudtrail-changes.md", "alarms/console-auth-failures.md",
     "alarms/kms-key-disable-or-deletion.md", "alarms/s3-bucket-policy-changes.md", "alarms/config-changes.md",
-    "alarms/network-changes.md", "alarms/break-glass-use.md", "findings/guardduty-high-severity.md",
+    "alarms/network-changes.md", "alarms/break-glass-use.md", "alarms/permissions-boundary-changes.md",
+    "alarms/segregation-of-duties-changes.md", "alarms/break-glass-role-changes.md", "alarms/deployer-outside-deployment.md",
+    "findings/guardduty-high-severity.md",
     "findings/securityhub-critical-high.md", "findings/macie-sensitive-data.md",
 )
 SECTIONS = ("When it applies", "Roles and who decides", "Steps", "Evidence to keep", "How to close")

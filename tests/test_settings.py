@@ -305,6 +305,16 @@ CASES = [
     bad("ci-oidc-subject-not-a-repo-subject", "dev", {"ciOidcSubject": "lawfirm/caseshield"},
         "caseshield:ciOidcSubject", "lawfirm/caseshield", "must be one exact subject",
         "config set ciOidcSubject repo:lawfirm/caseshield:ref:refs/heads/main", "ci_trust_is_narrow"),
+    bad("ci-audit-subject-wildcard", "dev", {"ciAuditOidcSubject": "repo:lawfirm/caseshield:environment:*"},
+        "caseshield:ciAuditOidcSubject", "repo:lawfirm/caseshield:environment:*", "wildcards let any branch audit",
+        "config set ciAuditOidcSubject repo:lawfirm/caseshield:ref:refs/heads/main", "ci_trust_is_narrow"),
+    bad("ci-audit-subject-is-the-deploy-subject", "staging", {"ciAuditOidcSubject": "repo:lawfirm/caseshield:environment:staging"},
+        "caseshield:ciAuditOidcSubject", "repo:lawfirm/caseshield:environment:staging", "is the deploy subject",
+        "config set ciAuditOidcSubject repo:lawfirm/caseshield:environment:audit-staging", "ci_trust_is_narrow"),
+    bad("ci-audit-prod-subject-is-a-branch", "prod", {"ciAuditOidcSubject": "repo:lawfirm/caseshield:ref:refs/heads/main"},
+        "caseshield:ciAuditOidcSubject", "repo:lawfirm/caseshield:ref:refs/heads/main",
+        "must name a protected GitHub environment in prod", "config set ciAuditOidcSubject repo:lawfirm/caseshield:environment:audit-prod",
+        "ci_trust_is_narrow"),
     # KMS key administrators
     bad("key-admin-wildcard-arn", "dev", {"keyAdministratorArns": ["arn:aws:iam::123456789012:role/*"]},
         "caseshield:keyAdministratorArns", "arn:aws:iam::123456789012:role/*", "is not an IAM role or user ARN",
@@ -427,6 +437,11 @@ CASES = [
         "must be a whole number", "config set wafRateLimit <value>", "parse"),
     bad("account-ids-not-one-account", "dev", {"aws:allowedAccountIds": ["1234"]}, "aws:allowedAccountIds",
         '["1234"]', "must list the one 12-digit AWS account", "aws:allowedAccountIds[0]", "parse"),
+    # organisation guardrail: off by default; switched on it needs its targets (more in tests/test_org_guardrail.py)
+    bad("org-guardrail-without-targets", "prod", {
+        "orgGuardrailEnabled": True, "orgGuardrailAdminRoleArn": "arn:aws:iam::111122223333:role/org-policy-admin",
+        "aws:allowedAccountIds": ["123456789012"]}, "caseshield:orgGuardrailTargetIds", [],
+        "is required when orgGuardrailEnabled is true", "orgGuardrailTargetIds[0]", "org_guardrail_is_deployable"),
     # required keys and unknown keys
     bad("missing-domain-name", "dev", {"domainName": None}, "caseshield:domainName", None,
         "is required and has no default", "config set domainName <value>", "required"),

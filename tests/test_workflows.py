@@ -138,7 +138,7 @@ def test_nightly_audit_runs_each_stack_with_its_audit_role_and_fails_on_drift() 
     assert audit["permissions"] == {"contents": "read", "id-token": "write"}
     steps = audit["steps"]
     credentials = next(s for s in steps if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
-    assert credentials["with"]["role-to-assume"] == "${{ vars.SECURITY_AUDITOR_ROLE_ARN }}"
+    assert credentials["with"]["role-to-assume"] == "${{ vars.CI_AUDITOR_ROLE_ARN }}"
     sha = {u for p in _workflows() if p.name != "nightly-audit.yml" for u in re.findall(r"uses:\s*(\S+)", p.read_text())}
     assert {s["uses"] for s in steps if "uses" in s} <= sha, "reuse the SHAs the other workflows pin"
     run = "\n".join(s.get("run", "") for s in steps)
@@ -146,7 +146,7 @@ def test_nightly_audit_runs_each_stack_with_its_audit_role_and_fails_on_drift() 
     assert 'caseshield-audit.md" >> "$GITHUB_STEP_SUMMARY"' in run and 'test "$AUDIT_RC" = 0' in run
     assert "make setup" in run
     # Not configured: the first step says so in the summary, every later step is skipped (not failed).
-    assert "SECURITY_AUDITOR_ROLE_ARN" in steps[0]["env"]["ROLE_ARN"] and "GITHUB_STEP_SUMMARY" in steps[0]["run"]
+    assert "CI_AUDITOR_ROLE_ARN" in steps[0]["env"]["ROLE_ARN"] and "GITHUB_STEP_SUMMARY" in steps[0]["run"]
     assert all("steps.role.outputs.configured == 'true'" in s["if"] for s in steps[1:])
     assert upload["needs"] == "audit" and upload["permissions"]["security-events"] == "write"
     sarif = next(s for s in upload["steps"] if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif@"))

@@ -99,6 +99,22 @@ def human_roles_require_recent_mfa(account: Account) -> list[str]:
     return found
 
 
+@live_check("IAM-02", "iam:GetRole")
+def human_roles_admit_only_the_people_the_matrix_names(account: Account) -> list[str]:
+    """No principal the matrix does not name for a human role (another matrix role, a user off its path, a person
+    of another role, the same path in another account) may assume it, by the live trust policy's conditions."""
+    from caseshield.iam_analysis import admitted_outsiders
+
+    matrix, found = load_matrix(), []
+    names = {r: account.name(r) for r in matrix.roles}
+    for role in (r for r in matrix.roles.values() if r.trust == "human"):
+        live = account.role(role.name)
+        admitted = admitted_outsiders(statements(document(live["AssumeRolePolicyDocument"])), live["Arn"],
+                                      matrix.refused_principals(role.name, live["Arn"], names))
+        found += [f"{account.name(role.name)}: admits {p}, whom the matrix does not name" for p in admitted]
+    return found
+
+
 @live_check("IAM-03", "iam:GetRole", "iam:GetPolicy", "iam:GetPolicyVersion")
 def matrix_roles_carry_the_irremovable_boundary(account: Account) -> list[str]:
     """Every matrix role carries the stack's permissions boundary, which denies removing or replacing itself."""
@@ -182,18 +198,19 @@ def vendor_sessions_are_short_and_need_an_external_id(account: Account) -> list[
 
 @live_check("IAM-08", "iam:GetRole", "iam:ListUsers", "iam:ListAccessKeys")
 def ci_deploys_through_one_oidc_subject_and_nobody_holds_keys(account: Account) -> list[str]:
-    """The deployer is trusted only through the stack's OIDC provider for one exact subject, and no IAM user holds
-    an access key."""
-    iam, found = account.client("iam"), []
-    issuer = account.settings.ci_oidc_provider_url.removeprefix("https://")
-    for st in trust(account, "ci-deployer"):
-        federated = as_list((st.get("Principal") or {}).get("Federated"))
-        subjects = condition(st, "StringEquals", f"{issuer}:sub")
-        if not federated or not all(str(f).endswith(f":oidc-provider/{issuer}") for f in federated):
-            found.append(f"ci-deployer trust statement {st.get('Sid', '?')} trusts {st.get('Principal')}, not the {issuer} provider")
-        if subjects != [account.settings.ci_oidc_subject] or condition(st, "StringLike", f"{issuer}:sub"):
-            found.append(f"ci-deployer trust statement {st.get('Sid', '?')} admits subjects {subjects}, not exactly "
-                         f"{account.settings.ci_oidc_subject}")
+    """The deployer and the nightly audit are each trusted only through the stack's OIDC provider for their own one
+    exact subject, and no IAM user holds an access key."""
+    iam, found, s = account.client("iam"), [], account.settings
+    issuer = s.ci_oidc_provider_url.removeprefix("https://")
+    for role in (r for r in load_matrix().roles.values() if r.trust == "oidc"):
+        expected = s.ci_oidc_subject if role.deploys_infrastructure else s.ci_audit_oidc_subject
+        for st in trust(account, role.name):
+            federated = as_list((st.get("Principal") or {}).get("Federated"))
+            subjects = condition(st, "StringEquals", f"{issuer}:sub")
+            if not federated or not all(str(f).endswith(f":oidc-provider/{issuer}") for f in federated):
+                found.append(f"{role.name} trust statement {st.get('Sid', '?')} trusts {st.get('Principal')}, not the {issuer} provider")
+            if subjects != [expected] or condition(st, "StringLike", f"{issuer}:sub"):
+                found.append(f"{role.name} trust statement {st.get('Sid', '?')} admits subjects {subjects}, not exactly {expected}")
     for page in iam.get_paginator("list_users").paginate():
         for user in page["Users"]:
             keys = iam.list_access_keys(UserName=user["UserName"])["AccessKeyMetadata"]

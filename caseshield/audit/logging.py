@@ -14,6 +14,7 @@ from policies.rules.monitoring import (
     SOURCE_CONDITION_KEYS,
     AlarmRow,
     break_glass_row,
+    guardrail_rows,
     monitored_rows,
 )
 
@@ -121,8 +122,10 @@ def cis_metric_filters_page_the_incident_topic(account: Account) -> list[str]:
 
 @live_check("MON-05", "logs:DescribeMetricFilters", "cloudwatch:DescribeAlarms", "sns:GetTopicAttributes")
 def break_glass_use_raises_an_alarm(account: Account) -> list[str]:
-    """Any use of the break-glass role is counted on the trail log group and its alarm pages the incident topic."""
-    return check_rows(account, (break_glass_row(),))
+    """Any use of the break-glass role, and any edit of the IAM guardrails (the permissions boundary, the
+    segregation-of-duties denies, break-glass's trust, the deployer outside a deployment), is counted on the trail
+    log group with its reviewed pattern and its alarm pages the incident topic."""
+    return check_rows(account, (break_glass_row(), *guardrail_rows()))
 
 
 @live_check("IR-02", "cloudwatch:DescribeAlarms", "events:ListRules", "config:DescribeConfigRules")

@@ -143,17 +143,40 @@ def _parity(report: CheckReport) -> list[Block]:
 
 def _mutation(report: CheckReport) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Mutation testing")]
-    if report.mutation is None:
+    if report.mutation is None and report.generated is None:
         return [*blocks, para("Mutation testing was not run for this report.")]
-    results = m.mutants(report)
-    killed = sum(r.killed for r in results)
-    missing = m.without_kill(report)
-    rate = m.percent(report.mutation.kill_rate)
-    blocks += [para(Span("Kill rate: ", strong=True), f"{rate} ({killed} of {len(results)} mutants killed)"),
-               para(Span("Controls without a killed mutant: ", strong=True), ", ".join(missing) if missing else "none")]
-    rows = [(code(r.id), code(r.control), Span(r.stack), Span("killed", status="pass") if r.killed else Span("survived", status="fail"),
-             Span(", ".join(r.caught_by) or "—"), Span(r.description)) for r in results]
-    return [*blocks, table(("mutant", "control", "stack", "outcome", "caught by", "mutation"), rows, "No mutant was run.")]
+    if report.mutation is not None:
+        results = m.mutants(report)
+        killed = sum(r.killed for r in results)
+        missing = m.without_kill(report)
+        rate = m.percent(report.mutation.kill_rate)
+        blocks += [para(Span("Kill rate: ", strong=True), f"{rate} ({killed} of {len(results)} mutants killed)"),
+                   para(Span("Controls without a killed mutant: ", strong=True), ", ".join(missing) if missing else "none")]
+    blocks += _generated(report)
+    rows = [(code(c), Span(m.rate_text(hand)), Span(m.rate_text(generated))) for c, hand, generated in m.kill_rates(report)]
+    blocks.append(table(("control", "hand-written mutants killed", "generated mutants killed"), rows, "No mutant was run."))
+    if report.mutation is not None:
+        mutant_rows = [(code(r.id), code(r.control), Span(r.stack),
+                        Span("killed", status="pass") if r.killed else Span("survived", status="fail"),
+                        Span(", ".join(r.caught_by) or "—"), Span(r.description)) for r in m.mutants(report)]
+        blocks.append(table(("mutant", "control", "stack", "outcome", "caught by", "mutation"), mutant_rows, "No mutant was run."))
+    return blocks
+
+
+def _generated(report: CheckReport) -> list[Block]:
+    g = report.generated
+    if g is None:
+        return []
+    killed = sum(r.killed for r in g.results)
+    per_stack = ", ".join(f"{s} {k}/{t}" for s, (k, t) in g.by_stack().items()) or "none"
+    survivors = m.generated_survivors(report)
+    rows = [(code(r.id), code(r.control), Span(r.stack), Span(reason) if reason else Span("not reviewed", status="fail"),
+             Span(r.description)) for r, reason in survivors]
+    return [para(Span("Generated mutants (policies/generated-mutants.yaml): ", strong=True),
+                 f"{m.percent(g.kill_rate)} killed ({killed} of {len(g.results)}; {per_stack}), "
+                 f"{sum(1 for _, reason in survivors if reason)} survivor(s) reviewed as harmless, run in {g.seconds:.0f} s"),
+            table(("surviving generated mutant", "control", "stack", "review", "mutation"), rows,
+                  "Every generated mutant was killed.")]
 
 
 def _notes(report: CheckReport) -> list[Block]:

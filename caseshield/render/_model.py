@@ -83,6 +83,56 @@ def without_kill(report: CheckReport) -> list[str]:
     return sorted(report.mutation.controls_without_kill(report.catalog)) if report.mutation else []
 
 
+def rate_text(counts: tuple[int, int] | None) -> str:
+    """`killed/total (rate)`, or a dash where no mutant of that kind was run for the control."""
+    return "—" if not counts or not counts[1] else f"{counts[0]}/{counts[1]} ({percent(counts[0] / counts[1])})"
+
+
+def kill_rates(report: CheckReport) -> list[tuple[str, tuple[int, int] | None, tuple[int, int] | None]]:
+    """Per control: (killed, total) of its hand-written mutants and of the generated mutants of the properties it
+    guards (policies/generated-mutants.yaml), side by side; empty when neither kind was run."""
+    if report.mutation is None and report.generated is None:
+        return []
+    hand: dict[str, tuple[int, int]] = {}
+    for r in report.mutation.results if report.mutation else []:
+        killed, total = hand.get(r.control, (0, 0))
+        hand[r.control] = (killed + r.killed, total + 1)
+    generated: dict[str, tuple[int, int]] = {}
+    if report.generated is not None:
+        from caseshield.generated_mutants import kill_rates as generated_rates
+
+        generated = generated_rates(report.generated)
+    return [(c.id, hand.get(c.id), generated.get(c.id)) for c in controls(report.catalog)]
+
+
+def generated_survivors(report: CheckReport) -> list[tuple[MutantResult, str | None]]:
+    """Every generated mutant no rule caught, with the reviewed reason it is harmless (None: not reviewed)."""
+    if report.generated is None:
+        return []
+    found = []
+    for r in report.generated.results:
+        if not r.killed:
+            review = report.generated.review_of(r)
+            found.append((r, review.reason if review else None))
+    return sorted(found, key=lambda x: (x[1] is not None, x[0].control, x[0].id))
+
+
+def generated_reasons(report: CheckReport) -> list[str]:
+    """Why the generated mutants fail the run: survivors nobody reviewed, reviewed entries that match nothing."""
+    g = report.generated
+    if g is None:
+        return []
+    reasons = []
+    if not g.results:
+        reasons.append("no generated mutant was run")
+    if unreviewed := g.unreviewed:
+        reasons.append(f"{len(unreviewed)} generated mutant(s) survived without a review "
+                       f"(policies/generated-mutants-reviewed.yaml)")
+    if stale := g.stale:
+        reasons.append(f"{len(stale)} stale review(s) of generated mutants ({', '.join(r.pattern for r in stale)})")
+    return reasons
+
+
 @dataclass(frozen=True)
 class Clause:
     """One clause of a framework and the controls whose catalog entry cites it."""
@@ -124,6 +174,7 @@ def verdict_reasons(report: CheckReport) -> list[str]:
         reasons.append(f"{len(report.parity)} parity finding(s): a higher tier is looser than a lower one")
     if missing := without_kill(report):
         reasons.append(f"{len(missing)} control(s) without a killed mutant ({', '.join(missing)})")
+    reasons += generated_reasons(report)
     return reasons + third_party.reasons(report) + live.reasons(report)
 
 

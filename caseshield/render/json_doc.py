@@ -46,6 +46,7 @@ def document(report: CheckReport) -> dict[str, Any]:
             "results": [{"id": r.id, "control": r.control, "description": r.description, "stack": r.stack, "killed": r.killed,
                          "caught_by": sorted(r.caught_by)} for r in m.mutants(report)],
         },
+        "generated_mutation": _generated(report),
         "notes": list(report.notes),
         "checkov": third_party.json_report(report),
     }
@@ -84,3 +85,23 @@ def _waiver(w: WaiverRef) -> dict[str, str]:
 def _scalar(value: Any) -> str | int | float | bool | None:
     """Settings values are scalars; anything else is written as text rather than guessed at."""
     return value if value is None or isinstance(value, str | int | float | bool) else str(value)
+
+
+def _counts(counts: tuple[int, int] | None) -> dict[str, int] | None:
+    return None if counts is None else {"killed": counts[0], "total": counts[1]}
+
+
+def _generated(report: CheckReport) -> dict[str, Any] | None:
+    g = report.generated
+    if g is None:
+        return None
+    return {
+        "kill_rate": round(g.kill_rate, 4), "seconds": round(g.seconds, 1), "passed": g.passed,
+        "by_stack": {s: {"killed": k, "total": t} for s, (k, t) in g.by_stack().items()},
+        "by_control": {c: {"hand_written": _counts(hand), "generated": _counts(gen)} for c, hand, gen in m.kill_rates(report)},
+        "survivors": [{"id": r.id, "control": r.control, "stack": r.stack, "description": r.description, "review": review}
+                      for r, review in m.generated_survivors(report)],
+        "stale_reviews": [rv.pattern for rv in g.stale],
+        "results": [{"id": r.id, "control": r.control, "stack": r.stack, "killed": r.killed, "caught_by": sorted(r.caught_by)}
+                    for r in g.results],
+    }

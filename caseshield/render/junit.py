@@ -121,6 +121,14 @@ def _caseshield_suite(report: CheckReport) -> ET.Element:
         if missing:
             _outcome(case, "failure", f"{len(missing)} control(s) without a killed mutant", "mutation", ", ".join(missing))
         ET.SubElement(case, "system-out").text = f"kill rate {m.percent(report.mutation.kill_rate)}"
+    if report.generated is not None:
+        case = _case(suite, "caseshield", "generated mutants")
+        if problems := m.generated_reasons(report):
+            unreviewed = [f"{r.id}: {r.description}" for r, review in m.generated_survivors(report) if review is None]
+            _outcome(case, "failure", "; ".join(problems), "mutation", "\n".join(unreviewed))
+        ET.SubElement(case, "system-out").text = "\n".join(
+            [f"generated kill rate {m.percent(report.generated.kill_rate)}"]
+            + [f"{c}: hand-written {m.rate_text(hand)}, generated {m.rate_text(gen)}" for c, hand, gen in m.kill_rates(report)])
     return suite
 
 

@@ -49,8 +49,22 @@ def log(report: CheckReport) -> dict[str, Any]:
                          "endTimeUtc": report.generated_at, "toolExecutionNotifications": notifications}],
         "results": results,
         "properties": {"passed": report.passed, "verdictReasons": m.verdict_reasons(report),
-                       "checkov": {s.stack: third_party.counts(s) for s in m.stacks(report)}},
+                       "checkov": {s.stack: third_party.counts(s) for s in m.stacks(report)},
+                       **_kill_rates(report)},
     }]}
+
+
+def _kill_rates(report: CheckReport) -> dict[str, Any]:
+    """Per control, the kill rate of its hand-written mutants beside that of the generated mutants of what it guards."""
+    rates = m.kill_rates(report)
+    if not rates:
+        return {}
+    found: dict[str, Any] = {"mutantKillRates": {c: {"handWritten": m.rate_text(hand), "generated": m.rate_text(gen)}
+                                                 for c, hand, gen in rates}}
+    if report.generated is not None:
+        found["generatedMutants"] = {"killRate": round(report.generated.kill_rate, 4), "passed": report.generated.passed,
+                                     "unreviewedSurvivors": [r.id for r in report.generated.unreviewed]}
+    return found
 
 
 def _rule_controls(report: CheckReport) -> dict[str, str]:

@@ -203,18 +203,17 @@ class Matcher:
         return bool(intended == live)
 
     def _same_items(self, intended: list[Any], live: list[Any], bound: dict[int, str]) -> bool:
-        """Order-free: each intended item takes the first unused live item it matches."""
-        unused = list(live)
-        for item in intended:
-            for candidate in unused:
-                trial = dict(bound)
-                if self._same(item, candidate, trial):
-                    bound.update(trial)
-                    unused.remove(candidate)
-                    break
-            else:
-                return False
-        return True
+        """Order-free: each intended item takes an unused live item it matches, backtracking when a first choice
+        binds a slot (a key of several in one list) that a later item needed."""
+        if not intended:
+            return True
+        item, rest = intended[0], intended[1:]
+        for index, candidate in enumerate(live):
+            trial = dict(bound)
+            if self._same(item, candidate, trial) and self._same_items(rest, live[:index] + live[index + 1:], trial):
+                bound.update(trial)
+                return True
+        return False
 
     def _same_text(self, intended: str, live: str, bound: dict[int, str]) -> bool:
         pattern, seen = [], set()

@@ -66,7 +66,7 @@ def edited_inputs(edits: dict[str, Callable[[Any], None]]) -> Iterator[None]:
     (and checked against the file's schema, as the real file would be). Everything that reads an input file goes
     through `schemas.load`: the program (components/alerting.py) and the rules (policies/rules/monitoring.py) both
     see the edit, so a data mutant cannot be caught merely because the rules kept reading the unedited file."""
-    from caseshield import schemas
+    from caseshield import role_matrix, schemas
     from caseshield.project import ROOT
     from caseshield.strict_yaml import InputError, display_path
 
@@ -88,10 +88,12 @@ def edited_inputs(edits: dict[str, Callable[[Any], None]]) -> Iterator[None]:
         return document
 
     schemas.load = load
+    role_matrix.load.cache_clear()  # the one loader that keeps what it read: it must read the edit, then forget it
     try:
         yield
     finally:
         schemas.load = original
+        role_matrix.load.cache_clear()
 
 
 def load_all() -> dict[str, Mutant]:

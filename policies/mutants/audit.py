@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.mutants import drop_prop, drop_statement, edit, edit_document, mutant, set_path, set_prop
+from policies.mutants import drop_prop, drop_statement, each_statement, edit, edit_document, mutant, set_path, set_prop
 from policies.rules._support import S3_BUCKET as BUCKET
 from policies.rules.audit import (
     BUCKET_LOGGING,
@@ -157,6 +157,43 @@ mutant("mon-05-break-glass-filter-narrowed", "MON-05", "the break-glass filter o
        transform=set_prop(METRIC_FILTER, "pattern", '{ $.eventName = "AssumeRole" }',
                           name="*-break-glass-use-filter"))
 
+# The IAM-guardrail alarms (issue 11): each removed from policies/alarms.yaml, and each pattern misspelled or narrowed
+# there; only the guardrail floors of policies/floors.yaml, stated apart from it, catch these.
+mutant("mon-05-boundary-alarm-removed-from-alarms-yaml", "MON-05",
+       "the permissions-boundary-changes row is deleted from policies/alarms.yaml",
+       inputs={"policies/alarms.yaml": drop_alarm_row("permissions-boundary-changes")})
+mutant("mon-05-boundary-event-misspelled-in-alarms-yaml", "MON-05",
+       "SetDefaultPolicyVersion is misspelled SetDefaultPolicyVersions in the permissions-boundary-changes pattern",
+       inputs={"policies/alarms.yaml": misspell_in_alarm_row("permissions-boundary-changes", '"SetDefaultPolicyVersion"',
+                                                             '"SetDefaultPolicyVersions"')})
+mutant("mon-05-sod-alarm-removed-from-alarms-yaml", "MON-05",
+       "the segregation-of-duties-changes row is deleted from policies/alarms.yaml (CIS 4.4 still pages on any inline policy)",
+       inputs={"policies/alarms.yaml": drop_alarm_row("segregation-of-duties-changes")})
+mutant("mon-05-sod-alarm-misses-deletion-in-alarms-yaml", "MON-05",
+       "the segregation-of-duties-changes pattern watches PutRolePolicy only: deleting the deny policy goes unpaged",
+       inputs={"policies/alarms.yaml": misspell_in_alarm_row("segregation-of-duties-changes", '"DeleteRolePolicy"',
+                                                             '"PutRolePolicy"')})
+mutant("mon-05-break-glass-trust-alarm-removed-from-alarms-yaml", "MON-05",
+       "the break-glass-role-changes row is deleted from policies/alarms.yaml",
+       inputs={"policies/alarms.yaml": drop_alarm_row("break-glass-role-changes")}, stack="dev")
+mutant("mon-05-break-glass-trust-event-misspelled-in-alarms-yaml", "MON-05",
+       "UpdateAssumeRolePolicy is misspelled UpdateAssumedRolePolicy in the break-glass-role-changes pattern",
+       inputs={"policies/alarms.yaml": misspell_in_alarm_row("break-glass-role-changes", "UpdateAssumeRolePolicy",
+                                                             "UpdateAssumedRolePolicy")})
+mutant("mon-05-deployer-alarm-removed-from-alarms-yaml", "MON-05",
+       "the deployer-outside-deployment row is deleted from policies/alarms.yaml",
+       inputs={"policies/alarms.yaml": drop_alarm_row("deployer-outside-deployment")})
+mutant("mon-05-deployer-alarm-spares-previews-in-alarms-yaml", "MON-05",
+       "the deployer-outside-deployment pattern spares every caseshield-* session: a preview job's writes go unpaged",
+       inputs={"policies/alarms.yaml": misspell_in_alarm_row("deployer-outside-deployment", "/caseshield-up-*",
+                                                             "/caseshield-*")})
+mutant("mon-05-deployer-filter-iam-only", "MON-05",
+       "the deployed deployer-outside-deployment filter drops the key-policy, grant and key-state events",
+       transform=set_prop(METRIC_FILTER, "pattern",
+                          '{ ($.userIdentity.sessionContext.sessionIssuer.userName = "cs-prod-ci-deployer") '
+                          '&& ($.eventSource = "iam.amazonaws.com") && ($.readOnly IS FALSE) }',
+                          name="*-deployer-outside-deployment-filter"))
+
 mutant("mon-06-guardduty-severity-9", "MON-06", "only critical GuardDuty findings (severity >= 9) page",
        transform=edit_document(EVENT_RULE, "eventPattern", set_path("detail.severity", [{"numeric": [">=", 9]}]),
                                name="*-guardduty-high-severity"))
@@ -202,6 +239,15 @@ def data_events_under_a_prefix(props: dict[str, Any]) -> None:
             resource["values"] = [f"{arn}matters/" for arn in resource["values"]]
 
 
+def on_resource(arn: str) -> Any:
+    """A statement edit pointing the statement at `arn` instead of its own resources."""
+
+    def change(statement: dict[str, Any]) -> None:
+        statement["Resource"] = arn
+
+    return change
+
+
 def without_log_deletion_deny(document: dict[str, Any]) -> None:
     """The access-log bucket's tamper Deny keeps PutObject only: principals may delete logs and their versions."""
     for statement in document["Statement"]:
@@ -219,6 +265,10 @@ mutant("aud-03-data-events-narrowed-to-prefix", "AUD-03", "the trail records doc
        transform=edit(TRAIL, data_events_under_a_prefix))
 mutant("aud-05-access-logs-deletable", "AUD-05", "principals may delete access logs (the tamper Deny keeps PutObject only)",
        transform=edit_document(BUCKET_POLICY, "policy", without_log_deletion_deny, name="*-access-logs-bucket-policy"))
+mutant("aud-05-log-deny-on-another-bucket", "AUD-05", "the access-log bucket's tamper Deny names another bucket's objects",
+       transform=edit_document(BUCKET_POLICY, "policy", each_statement(on_resource("arn:aws:s3:::cs-prod-retired-logs/*"),
+                                                                      "DenyLogTamperingByPrincipals"),
+                               name="*-access-logs-bucket-policy"))
 mutant("aud-06-database-log-retention-7-days", "AUD-06", "the database's log groups keep logs for 7 days in prod",
        transform=set_prop(LOG_GROUP, "retentionInDays", 7, name="*-database-log-*"))
 mutant("aud-06-waf-log-retention-1-day-staging", "AUD-06", "staging's WAF log group keeps logs for one day",

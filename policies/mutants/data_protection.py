@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase
 
 import pulumi
 
-from policies.mutants import Props, drop_prop, edit, mutant, set_prop
+from policies.mutants import Props, drop_prop, drop_statement, edit, edit_document, mutant, set_prop
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -175,3 +175,52 @@ mutant("priv-02-macie-publishes-every-six-hours", "PRIV-02", "Macie publishes up
        transform=set_prop(MACIE_ACCOUNT, "findingPublishingFrequency", "SIX_HOURS"))
 mutant("data-06-access-logs-bucket-unprotected", "DATA-06", "the prod access-log bucket is registered without protect (deletable)",
        transform=unprotected(BUCKET, "*-access-logs-bucket"))
+
+# --- issue 14, item 3: the generated mutants that survived these rules, written down once each ------------------------
+
+mutant("data-05-vault-lock-minimum-below-the-floor", "DATA-05", "the vault lock's minimum retention is a day short of the backup floor",
+       transform=set_prop(VAULT_LOCK, "minRetentionDays", 364))
+
+
+def _negate_key_users(document: dict) -> None:
+    for statement in document["Statement"]:
+        if statement.get("Sid") == "KeyUsersByRoleMatrix":
+            statement["Condition"] = {"ArnNotEquals": statement["Condition"]["ArnEquals"]}
+
+
+mutant("key-03-key-users-negated", "KEY-03", "the case-documents key admits every principal but its intended users (ArnNotEquals)",
+       transform=edit_document("aws:kms/key:Key", "policy", _negate_key_users, name="*-case-documents"))
+mutant("edge-02-waf-metrics-off", "EDGE-02", "the web ACL stops publishing CloudWatch metrics",
+       transform=set_prop("aws:wafv2/webAcl:WebAcl", "visibilityConfig.cloudwatchMetricsEnabled", False))
+mutant("edge-04-tokens-cannot-be-revoked", "EDGE-04", "the app client's refresh tokens can no longer be revoked",
+       transform=set_prop("aws:cognito/userPoolClient:UserPoolClient", "enableTokenRevocation", False))
+mutant("ir-01-alarms-cannot-publish", "IR-01", "the incident topic's policy no longer lets CloudWatch and EventBridge publish",
+       transform=edit_document("aws:sns/topicPolicy:TopicPolicy", "policy", drop_statement("AlarmsAndEventsOfThisAccountPublish")))
+
+
+def _drop_log_delivery_source(document: dict) -> None:
+    for statement in document["Statement"]:
+        if statement.get("Sid") == "S3ServerAccessLogDelivery":
+            statement.pop("Condition", None)
+
+
+mutant("data-02-log-delivery-for-any-account", "DATA-02", "S3 log delivery may write into the access-log bucket for any account",
+       transform=edit_document("aws:s3/bucketPolicy:BucketPolicy", "policy", _drop_log_delivery_source, name="*-access-logs-bucket-policy"))
+
+
+def _administrators_grant_to_anyone(document: dict) -> None:
+    for statement in document["Statement"]:
+        if statement.get("Sid") == "AdministratorsGrantOnlyToAwsResources":
+            statement["Condition"].pop("Bool", None)
+
+
+mutant("key-02-administrators-grant-to-anyone", "KEY-02", "key administrators may create grants for any grantee, themselves included",
+       transform=edit_document("aws:kms/key:Key", "policy", _administrators_grant_to_anyone, name="*-case-documents"))
+
+
+def _drop_country_allow_list(props: Props) -> None:
+    props["rules"] = [r for r in props["rules"] if r.get("name") != "country-allow-list"]
+
+
+mutant("edge-01-country-allow-list-removed", "EDGE-01", "the web ACL's country allow-list rule is removed",
+       transform=edit("aws:wafv2/webAcl:WebAcl", _drop_country_allow_list))

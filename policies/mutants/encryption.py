@@ -134,5 +134,7 @@ mutant("enc-06-database-outdated-ca", "ENC-06", "the case database presents a ce
        transform=set_prop(DB_INSTANCE, "caCertIdentifier", "rds-ca-2019"))
 mutant("enc-06-alb-tls13-1-1", "ENC-06", "the HTTPS listener negotiates ELBSecurityPolicy-TLS13-1-1-2021-06 (TLS 1.1)",
        transform=set_prop(LISTENER, "sslPolicy", "ELBSecurityPolicy-TLS13-1-1-2021-06", name="*-edge-https"))
+mutant("enc-06-alb-tls-fs-1-1-dev", "ENC-06", "dev's HTTPS listener negotiates ELBSecurityPolicy-FS-1-1-2019-08 (TLS 1.1)",
+       transform=set_prop(LISTENER, "sslPolicy", "ELBSecurityPolicy-FS-1-1-2019-08", name="*-edge-https"), stack="dev")
 mutant("sec-01-database-iam-auth-off", "SEC-01", "the case database no longer accepts IAM authentication (passwords only)",
        transform=set_prop(DB_INSTANCE, "iamDatabaseAuthenticationEnabled", False))

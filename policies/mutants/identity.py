@@ -26,6 +26,15 @@ def add_actions(*actions: str) -> Change:
     return lambda statement: statement.update(Action=[*statement["Action"], *actions])
 
 
+def rename_operator(old: str, new: str) -> Change:
+    """Rename one condition operator of a statement, keeping its tests (e.g. negate it)."""
+    def change(statement: dict[str, Any]) -> None:
+        conditions = statement.get("Condition") or {}
+        if old in conditions:
+            conditions[new] = conditions.pop(old)
+    return change
+
+
 def condition(operator: str, key: str, value: Any = None) -> Change:
     """Set (or, with no value, remove) one condition test of a statement."""
 
@@ -72,6 +81,18 @@ mutant("iam-02-day-old-mfa", "IAM-02", "the records manager accepts an MFA sign-
        transform=edit_document(ROLE, "assumeRolePolicy",
                              each_statement(condition("NumericLessThanEquals", "aws:MultiFactorAuthAge", "86400")),
                              name="*-roles-records-manager"))
+mutant("iam-02-anyone-in-the-account", "IAM-02", "the partner role trusts anything in the account with MFA (no named people)",
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(condition("ArnLike", "aws:PrincipalArn")),
+                             name="*-roles-partner"))
+mutant("iam-02-every-caseshield-person", "IAM-02", "the key administrator trusts every person on a CaseShield path",
+       transform=edit_document(ROLE, "assumeRolePolicy",
+                             each_statement(condition("ArnLike", "aws:PrincipalArn", "arn:aws:iam::123456789012:user/caseshield/*")),
+                             name="*-roles-key-admin"))
+mutant("iam-02-named-people-negated", "IAM-02", "break-glass admits everyone but the people it names (ArnNotLike)",
+       transform=edit_document(ROLE, "assumeRolePolicy", each_statement(rename_operator("ArnLike", "ArnNotLike")),
+                             name="*-roles-break-glass"))
+mutant("iam-02-matrix-names-everyone", "IAM-02", "the matrix lets every CaseShield person assume the paralegal role",
+       inputs={"policies/role-matrix.yaml": lambda m: m["roles"]["paralegal"].update(assumed_by=["user/caseshield/*"])})
 
 # --- IAM-03 ---------------------------------------------------------------------------------------------------------
 mutant("iam-03-associate-without-boundary", "IAM-03", "the associate role loses its permissions boundary",
@@ -224,6 +245,21 @@ mutant("iam-12-deployer-deletes-metric-filters", "IAM-12", "the deployer may del
        transform=edit_document(ROLE_POLICY, "policy", each_statement(
            lambda s: s.update(Action=[a for a in s["Action"] if a not in ("logs:DeleteMetricFilter", "cloudwatch:DeleteAlarms")]),
            "DeployerNeverDestroysOrBlinds"), name=DEPLOY))
+
+mutant("iam-12-instance-role-unbounded", "IAM-12", "the application instances' role carries no permissions boundary",
+       transform=drop_prop(ROLE, "permissionsBoundary", name="*-app-instance-role"))
+mutant("iam-12-service-roles-reach-iam", "IAM-12", "the service boundary no longer keeps service roles out of IAM",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(
+           lambda s: s.update(NotAction=[a for a in s["NotAction"] if a != "iam:*"]), "ServiceWorkOutsideIam"),
+           name="*-service-boundary-policy"))
+mutant("iam-12-service-roles-read-the-database", "IAM-12", "the service boundary no longer denies database logins and secret values",
+       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("NoCaseContentButBackup"), name="*-service-boundary-policy"))
+mutant("iam-12-service-roles-run-lambda", "IAM-12", "service roles may update and invoke Lambda functions that run under other roles",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(
+           lambda s: s.update(NotAction=[a for a in s["NotAction"] if a != "lambda:*"]), "ServiceWorkOutsideIam"),
+           name="*-service-boundary-policy"))
+mutant("iam-12-service-roles-grant-keys", "IAM-12", "service roles may grant a data key to any principal",
+       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("GrantsOnlyForAwsResources"), name="*-service-boundary-policy"))
 
 # --- IAM-13 ---------------------------------------------------------------------------------------------------------
 mutant("iam-13-misspelled-deny", "IAM-13", "the deployer's deny names kms:PutKeyPolicies, an action that does not exist",

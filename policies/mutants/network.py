@@ -300,3 +300,96 @@ mutant("edge-04-refresh-tokens-30-days", "EDGE-04", "the app client's refresh to
        transform=set_prop(USER_POOL_CLIENT, "refreshTokenValidity", 720))
 mutant("edge-04-implicit-oauth-flow", "EDGE-04", "the app client allows the implicit OAuth flow (tokens in the URL)",
        transform=set_prop(USER_POOL_CLIENT, "allowedOauthFlows", ["code", "implicit"]))
+
+
+# --- issue 14: reachability per port and peer, judged against policies/network-reachability.yaml ---------------------
+
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+ALL_FROM_ANYWHERE = {"ruleNo": 100, "action": "allow", "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlock": ANYWHERE}
+
+
+def sends_everything_anywhere(props: Props) -> None:
+    """An ACL egress entry allowing all traffic to 0.0.0.0/0, after the ACL's own entries."""
+    props["egress"] = [*props["egress"], {**ALL_FROM_ANYWHERE, "ruleNo": 150}]
+
+
+def egress_entry_ports(number: int, ports: tuple[int, int]) -> Callable[[Props], None]:
+    def change(props: Props) -> None:
+        for entry in props["egress"]:
+            if entry["ruleNo"] == number:
+                entry.update(fromPort=ports[0], toPort=ports[1])
+
+    return change
+
+
+def every_protocol(props: Props) -> None:
+    """A separate security-group rule widened to all protocols and ports (its peer unchanged)."""
+    props["ipProtocol"] = "-1"
+    props.pop("fromPort", None)
+    props.pop("toPort", None)
+
+
+def port(number: int) -> Callable[[Props], None]:
+    def change(props: Props) -> None:
+        props.update(fromPort=number, toPort=number)
+
+    return change
+
+
+def over_ipv6_from_anywhere(props: Props) -> None:
+    props.pop("cidrIpv4", None)
+    props["cidrIpv6"] = "::/0"
+
+
+def second_principal_account(document: dict[str, Any]) -> None:
+    """The account condition of an endpoint policy lists another account beside this one."""
+    for statement in document["Statement"]:
+        tests = statement.get("Condition", {}).get("StringEquals", {})
+        if "aws:PrincipalAccount" in tests:
+            tests["aws:PrincipalAccount"] = [tests["aws:PrincipalAccount"], "444455556666"]
+
+
+def resource_account(account: str) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        for statement in document["Statement"]:
+            tests = statement.get("Condition", {}).get("StringEquals", {})
+            if "aws:ResourceAccount" in tests:
+                tests["aws:ResourceAccount"] = account
+
+    return change
+
+
+def reads_also(bucket_objects: str) -> Callable[[dict[str, Any]], None]:
+    """The S3 endpoint's read-only statement for AWS-owned buckets also names another bucket."""
+
+    def change(document: dict[str, Any]) -> None:
+        for statement in document["Statement"]:
+            if statement.get("Sid") == "ReadAwsOwnedPackageAndAgentBuckets":
+                statement["Resource"] = [*statement["Resource"], bucket_objects]
+
+    return change
+
+
+mutant("net-01-public-acl-admits-every-port", "NET-01", "the public ACL allows all traffic from 0.0.0.0/0 (after the admin denies)",
+       transform=edit(NETWORK_ACL, admits_everything_from_anywhere, name="*-network-public"))
+mutant("net-01-default-acl-admits-everything-staging", "NET-01", "staging's default network ACL allows all traffic from 0.0.0.0/0",
+       transform=set_prop(DEFAULT_NETWORK_ACL, "ingress", [ALL_FROM_ANYWHERE]), stack="staging")
+mutant("net-02-data-acl-sends-anywhere", "NET-02", "the data ACL lets all traffic out to 0.0.0.0/0",
+       transform=edit(NETWORK_ACL, sends_everything_anywhere, name="*-network-data"))
+mutant("net-02-app-acl-sends-every-tcp-port-dev", "NET-02", "dev's app ACL lets TCP out to the internet on every port, not only 443",
+       transform=edit(NETWORK_ACL, egress_entry_ports(110, (1, 65535)), name="*-network-app"), stack="dev")
+mutant("net-03-sts-endpoint-admits-a-second-account", "NET-03", "the sts endpoint policy admits principals of a second account",
+       transform=edit_document(VPC_ENDPOINT, "policy", second_principal_account, name="*-network-sts"))
+mutant("net-03-s3-endpoint-reads-an-unlisted-bucket", "NET-03", "the S3 endpoint lets anyone read a bucket the intent does not list",
+       transform=edit_document(VPC_ENDPOINT, "policy", reads_also("arn:aws:s3:::exfil-drop-zone/*"), name="*-network-s3"))
+mutant("net-03-s3-endpoint-another-accounts-buckets-staging", "NET-03",
+       "staging's S3 endpoint holds resources to another account than its own",
+       transform=edit_document(VPC_ENDPOINT, "policy", resource_account("444455556666"), name="*-network-s3"), stack="staging")
+mutant("net-07-database-admits-the-app-tier-on-every-port", "NET-07", "the database group admits the app tier on every protocol and port",
+       transform=edit(INGRESS_RULE, every_protocol, name=DATABASE_INGRESS))
+mutant("net-07-alb-admits-8080-from-anywhere", "NET-07", "the load balancer's group admits port 8080 from 0.0.0.0/0 instead of 80",
+       transform=edit(INGRESS_RULE, port(8080), name="*-edge-alb-in-80"))
+mutant("net-07-alb-admits-https-over-ipv6", "NET-07", "the load balancer's group admits HTTPS from ::/0 (the VPC has no IPv6)",
+       transform=edit(INGRESS_RULE, over_ipv6_from_anywhere, name="*-edge-alb-in-443"))
+mutant("net-07-app-sends-everything-to-the-endpoints-dev", "NET-07", "dev's app tier may send any protocol to the endpoints' group",
+       transform=edit(EGRESS_RULE, every_protocol, name="*-app-out-endpoints"), stack="dev")

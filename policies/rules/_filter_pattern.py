@@ -7,8 +7,10 @@ evaluating it against a sample of the events it must match shows that. No librar
 "Filter pattern syntax" page:
 
 - a pattern is `{ expression }`; `&&` binds tighter than `||`; parentheses group;
-- a comparison is `$.a.b = value` or `!=`, with a quoted or bare value in which `*` is a wildcard (string fields),
-  a numeric comparison `$.n > 3` (`=`, `!=`, `<`, `<=`, `>`, `>=` on numbers), or `$.a NOT EXISTS` / `$.a EXISTS`;
+- a comparison is `$.a.b = value` or `!=`, with a quoted or bare value in which `*` is a wildcard at its start or
+  end only (`*Event`, `Event*`, `*`; AWS: "Ev*ent will only match the actual string Ev*ent"), a numeric
+  comparison `$.n > 3` (`=`, `!=`, `<`, `<=`, `>`, `>=` on numbers), `$.a NOT EXISTS` / `$.a EXISTS`, or
+  `$.flag IS TRUE` / `IS FALSE` (a JSON boolean) / `$.a IS NULL` (a JSON null);
 - `=` never matches a field the event lacks; `!=` matches one (an absent MFA flag is not "Yes").
 
 Anything else is a `PatternError`: an unparseable pattern matches nothing, which a rule reports.
@@ -16,7 +18,6 @@ Anything else is a `PatternError`: an unparseable pattern matches nothing, which
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,6 +28,8 @@ Matcher = Callable[[Event], bool]
 _TOKEN = re.compile(r'\s*(?:(?P<op>\|\||&&|!=|<=|>=|=|<|>|\(|\))|(?P<sel>\$(?:\.[A-Za-z0-9_@-]+)+)'
                     r'|(?P<quoted>"(?:[^"\\]|\\.)*")|(?P<word>[^\s()|&=!<>"]+))')
 _MISSING = object()
+# `$.a IS TRUE` / `IS FALSE` / `IS NULL`: the JSON literal itself (a string "true" is not a boolean).
+_LITERALS: dict[str, bool | None] = {"TRUE": True, "FALSE": False, "NULL": None}
 
 
 class PatternError(ValueError):
@@ -70,7 +73,22 @@ def _equals(actual: Any, value: str, quoted: bool) -> bool:
         return str(actual).lower() == value
     if isinstance(actual, (int, float)) and not quoted and (number := _number(value)) is not None:
         return float(actual) == number
-    return fnmatch.fnmatchcase(str(actual), value.replace("[", "[[]")) if "*" in value else str(actual) == value
+    return _wildcard_equals(str(actual), value)
+
+
+def _wildcard_equals(actual: str, value: str) -> bool:
+    """`*` at the start and/or end of `value` matches any text there; anywhere else it is a literal asterisk."""
+    if value == "*":
+        return True
+    leading, trailing = value.startswith("*"), value.endswith("*")
+    core = value[1 if leading else 0: len(value) - 1 if trailing else len(value)]
+    if leading and trailing:
+        return core in actual
+    if leading:
+        return actual.endswith(core)
+    if trailing:
+        return actual.startswith(core)
+    return actual == value
 
 
 def _comparison(selector: str, operator: str, value: str, quoted: bool) -> Matcher:
@@ -132,6 +150,13 @@ class _Parser:
             if negated:
                 self.take("word", "EXISTS")
             return lambda event: (_field(event, selector) is _MISSING) == negated
+        if token is not None and token[0] == "word" and token[1].upper() == "IS":
+            self.take()
+            literal = self.take("word")[1].upper()
+            if literal not in _LITERALS:
+                raise PatternError(f"{selector} IS {literal}: expected TRUE, FALSE or NULL")
+            expected = _LITERALS[literal]
+            return lambda event: (actual := _field(event, selector)) is not _MISSING and actual is expected
         operator = self.take("op")[1]
         if operator not in ("=", "!=", "<", "<=", ">", ">="):
             raise PatternError(f"{selector} is followed by {operator!r}, not a comparison")

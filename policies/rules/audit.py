@@ -6,6 +6,7 @@ group its `cloudWatchLogsGroupArn` came from. The case-documents bucket is the b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -370,21 +371,66 @@ def denies_log_deletion(statement: Mapping[str, Any]) -> list[str]:
     return [a for a in LOG_DELETION_ACTIONS if covers(statement.get("Action"), a)]
 
 
+# A principal that asks to delete a log object: a role of `account` whose own policies allow everything, so only a Deny
+# of the bucket policy stands between it and the logs. An account the stack's ARNs do not name stands for any other.
+PROBE_ACCOUNT = "111122223333"
+PROBE_LOG_OBJECT = "AWSLogs/access-log-probe"
+ACCOUNT_IN_ARN = re.compile(r"^arn:[a-z0-9-]+:[a-z0-9-]*:[a-z0-9-]*:(?P<account>[0-9]{12}):")
+
+
+def stack_accounts(args: StackValidationArgs) -> list[str]:
+    """The AWS accounts the stack's known resource ARNs name (none at a first preview), and PROBE_ACCOUNT."""
+    found = {match["account"] for r in args.resources
+             if isinstance(arn := peek(r.props, "arn"), str) and (match := ACCOUNT_IN_ARN.match(arn))}
+    return sorted(found | {PROBE_ACCOUNT})
+
+
+def bucket_arn(bucket: PolicyResource) -> str | None:
+    """The bucket's ARN (its `arn` output, or built from its name); None while neither is known."""
+    arn, name = peek(bucket.props, "arn"), peek(bucket.props, "bucket")
+    if isinstance(arn, str) and arn and not is_unknown(arn):
+        return arn
+    if isinstance(name, str) and name and not is_unknown(name):
+        return f"arn:aws:s3:::{name}"
+    return None
+
+
+def deletable_logs(denies: list[dict[str, Any]], arn: str, accounts: list[str]) -> list[str]:
+    """The log-deletion actions some principal of `accounts` may still take on an object of the bucket `arn`, under
+    the Denies that qualify (`denies_log_deletion`), as IAM evaluates the request (caseshield/iam_analysis.py `may`)."""
+    from caseshield.iam_analysis import Principal, may
+
+    found = []
+    for action in LOG_DELETION_ACTIONS:
+        for account in accounts:
+            principal: Principal = {"arn": f"arn:aws:iam::{account}:role/access-log-probe",
+                                    "identity": [{"Effect": "Allow", "Action": "*", "Resource": "*"}], "boundary": None}
+            context = {"aws:principalaccount": account, "aws:principalisawsservice": "false"}
+            if may(principal, action, f"{arn}/{PROBE_LOG_OBJECT}", context, resource_policy=denies):
+                found.append(action)
+                break
+    return found
+
+
 @stack_rule("AUD-05")
 def access_log_buckets_deny_deleting_logs(args: StackValidationArgs, report: ReportViolation) -> None:
     """The bucket request logs go to denies every principal deleting log objects or their versions (only the lifecycle
-    disposes of them). Implemented by components/buckets.py (AccessLogBucket, DenyLogTamperingByPrincipals)."""
+    disposes of them): a Deny whose Resource covers that bucket's objects, for principals of this account and any other.
+    Implemented by components/buckets.py (AccessLogBucket, DenyLogTamperingByPrincipals)."""
     undecided = False
+    accounts = stack_accounts(args)
     for bucket in access_log_buckets(args):
         policies = consumers(args, bucket, BUCKET_POLICY, "bucket")
-        if any(is_unknown(peek(p.props, "policy")) for p in policies):
+        arn = bucket_arn(bucket)
+        if arn is None or any(is_unknown(peek(p.props, "policy")) for p in policies):
             undecided = True
             continue
-        denied = {a for p in policies for s in statements(document(p.props.get("policy"))) for a in denies_log_deletion(s)}
-        missing = [a for a in LOG_DELETION_ACTIONS if a not in denied]
+        denies = [s for p in policies for s in statements(document(p.props.get("policy"))) if denies_log_deletion(s)]
+        missing = deletable_logs(denies, arn, accounts)
         if missing:
             violation(report, "access-log bucket lets principals delete request logs", path="policy.Statement",
-                      actual=sorted(denied), expected=f'a Deny for Principal "*" of {missing} (conditions only exempting the '
+                      actual=[{k: s.get(k) for k in ("Sid", "Action", "Resource", "Condition")} for s in denies],
+                      expected=f'a Deny for Principal "*" of {missing} on {arn}/* (conditions only exempting the '
                       "log-delivery services)", urn=bucket.urn)
     if undecided:
         judged_later("policy")

@@ -26,9 +26,12 @@ from policies.rules._support import (
     S3_BUCKET,
     as_list,
     classified_as,
+    conditions,
     consumers,
+    document,
     environment,
     expect,
+    is_anyone,
     is_prod,
     is_unknown,
     of_type,
@@ -36,6 +39,7 @@ from policies.rules._support import (
     resolve,
     sources,
     sources_of_type,
+    statements,
     tag,
     violation,
 )
@@ -284,8 +288,11 @@ def backup_vaults_are_locked(args: StackValidationArgs, report: ReportViolation)
                       expected="one whose `backupVaultName` came from this vault", urn=vault.urn)
         for lock in locks:
             minimum = lock.props.get("minRetentionDays")
-            require(report, lock, "minRetentionDays", at_least(1), expected="at least 1 day",
-                    message="vault lock does not hold recovery points for a minimum retention")
+            # The lock's minimum is what nobody (root included) can shorten: below the backup floor, a recovery point
+            # the plan keeps for the floor could still be deleted early by whoever can delete recovery points.
+            lock_floor = floor("retention_days.backups", environment(lock))
+            require(report, lock, "minRetentionDays", at_least(lock_floor), expected=f"at least {lock_floor} days (policies/floors.yaml)",
+                    message="vault lock does not hold recovery points for the backup retention floor")
             require(report, lock, "maxRetentionDays", at_least(minimum if is_number(minimum) else 1),
                     expected="set, and not below minRetentionDays", message="vault lock has no maximum retention")
             if is_prod(lock):
@@ -517,3 +524,47 @@ def case_database_copies_tags_to_snapshots(args: ResourceValidationArgs, report:
     Implemented by components/database.py (CaseDatabase, copy_tags_to_snapshot)."""
     require(report, args, "copyTagsToSnapshot", [True], expected="true",
             message="case database snapshots lose its classification tags")
+
+
+# --- issue 14, item 3: bucket policies hold every outside principal to this account ---------------------------------
+
+BUCKET_POLICY_TYPE = "aws:s3/bucketPolicy:BucketPolicy"
+# Positive, exact tests that tie an AWS service (or anyone) writing into a bucket to this account or its resources.
+BUCKET_SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:principalaccount")
+
+
+def _source_held(statement: Mapping[str, Any]) -> bool:
+    return any(key in BUCKET_SOURCE_KEYS and not operator.rpartition(":")[2].startswith(("StringNot", "ArnNot"))
+               and not operator.endswith("IfExists") and values and all(v != "*" for v in values)
+               for operator, key, values in conditions(statement))
+
+
+def _loose_tests(statement: Mapping[str, Any]) -> list[str]:
+    return [f"{operator} {key}" for operator, key, values in conditions(statement)
+            if operator.rpartition(":")[2].startswith(("StringNot", "ArnNot")) or operator.endswith("IfExists")
+            or any(v == "*" for v in values)]
+
+
+@resource_rule("DATA-02", BUCKET_POLICY_TYPE)
+def bucket_policies_hold_services_to_this_account(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every Allow of a bucket policy to an AWS service or to anyone is held to this account by a positive, exact
+    aws:SourceAccount / aws:SourceArn test, and no Allow tests a condition negated, with IfExists or against a bare
+    "*": otherwise another account's load balancer, trail or bucket can write into ours (the confused deputy), or
+    anyone can. An account principal (the ELB log-delivery account) is named, never "*".
+    Implemented by components/buckets.py and components/audit.py (bucket policies)."""
+    policy = args.props.get("policy")
+    if is_unknown(policy):
+        return
+    for index, s in enumerate(statements(document(policy))):
+        if s.get("Effect") != "Allow":
+            continue
+        principal = s.get("Principal")
+        service = isinstance(principal, Mapping) and bool(principal.get("Service"))
+        if (service or is_anyone(principal)) and not _source_held(s):
+            violation(report, f"{args.name}: statement {s.get('Sid', index)} lets {principal} in on anyone's behalf",
+                      path=f"policy.Statement.{index}.Condition", actual=s.get("Condition"),
+                      expected="a positive, exact aws:SourceAccount or aws:SourceArn test naming this account")
+        if loose := _loose_tests(s):
+            violation(report, f"{args.name}: statement {s.get('Sid', index)} admits more than it names",
+                      path=f"policy.Statement.{index}.Condition", actual=loose,
+                      expected="positive, exact condition tests (no negated operator, IfExists or bare *)")

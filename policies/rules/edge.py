@@ -297,3 +297,43 @@ def sign_in_uses_the_authorization_code_flow_only(args: ResourceValidationArgs, 
     if extra:
         violation(report, f"{args.name} allows OAuth flows beyond {allowed}", path="allowedOauthFlows", actual=flows,
                   expected=f"only {allowed}")
+
+
+@resource_rule("EDGE-02", WEB_ACL)
+def web_acl_decisions_are_measured_and_sampled(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The web ACL and each of its rules publish CloudWatch metrics and keep sampled requests, so a blocked attack (or
+    a rule that stopped matching) is visible. Implemented by components/edge.py (EdgeProtection web ACL visibility)."""
+    paths = ["visibilityConfig"]
+    rules = peek(args.props, "rules")
+    if not is_unknown(rules):
+        paths += [f"rules.{i}.visibilityConfig" for i, _ in enumerate(as_list(rules))]
+    for path in paths:
+        for flag in ("cloudwatchMetricsEnabled", "sampledRequestsEnabled"):
+            expect(report, args, f"{path}.{flag}", (True,), expected="true")
+
+
+@resource_rule("EDGE-04", USER_POOL_CLIENT)
+def sign_in_client_revokes_tokens_and_hides_users(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The application's Cognito client can revoke refresh tokens (sign-out ends the session) and does not tell a
+    stranger which user names exist. Implemented by components/user_directory.py (app client)."""
+    expect(report, args, "enableTokenRevocation", (True,), expected="true")
+    expect(report, args, "preventUserExistenceErrors", ("ENABLED",), expected='"ENABLED"')
+
+
+def blocks_outside_countries(rule: Any) -> bool:
+    """A rule that blocks every request whose source country is not on its (non-empty) allow-list."""
+    countries = get(rule, "statement.notStatement.statement.geoMatchStatement.countryCodes")
+    return get(rule, "action.block") is not None and bool(as_list(countries))
+
+
+@resource_rule("EDGE-01", WEB_ACL)
+def web_acls_block_countries_outside_the_allow_list(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """In prod, the web ACL blocks every request from a country outside its allow-list (a geo-match rule under a NOT,
+    action block), so the firm's application is not offered to the whole world (dev and staging may leave it open to
+    test from anywhere). Implemented by components/edge.py (waf_rules)."""
+    rules = peek(args.props, "rules")
+    if is_unknown(rules) or not is_prod(args):
+        return
+    if not any(blocks_outside_countries(r) for r in as_list(rules)):
+        violation(report, f"{args.name} admits requests from every country", path="rules", actual=None,
+                  expected="a rule blocking requests whose country is not on the allow-list (notStatement of geoMatchStatement)")

@@ -76,9 +76,11 @@ UPLOAD_DENIES = ((SSE_HEADER, DOCUMENTS_ALGORITHM, "lets uploads choose SSE-S3 o
 NOT_EQUALS_OPERATORS = ("StringNotEquals", "StringNotEqualsIfExists", "ArnNotEquals", "ArnNotLike")
 SECURE_TRANSPORT = "aws:securetransport"
 FORCE_SSL_PARAMETER = "rds.force_ssl"
-# ELB security policies that negotiate nothing older than TLS 1.2 (ELBSecurityPolicy-TLS13-1-0/1-1 and -2016-08 do).
-TLS12_POLICY_PREFIXES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-", "ELBSecurityPolicy-TLS-1-2-",
-                         "ELBSecurityPolicy-FS-1-2-")
+# ELB security policies that negotiate nothing older than TLS 1.2 (ELBSecurityPolicy-TLS13-1-0/1-1 and -2016-08 do), by
+# name prefix: a floor the catalog owns (policies/floors.yaml `tls.load_balancer_policy_prefixes`), read per environment
+# tier when a listener is judged. This tuple is the same floor, for the live audit (caseshield/audit/storage.py).
+LOAD_BALANCER_TLS_POLICIES = "tls.load_balancer_policy_prefixes"
+TLS12_POLICY_PREFIXES = tuple(floor(LOAD_BALANCER_TLS_POLICIES))
 ENCRYPTED_PROTOCOLS = ("HTTPS", "TLS")
 # Input names that hold a credential, matched at the end of the (case-insensitive) name.
 CREDENTIAL_NAME = re.compile(r"(password|passphrase|secret|secretstring|secretkey|token|externalid|privatekey|apikey)$",
@@ -320,12 +322,14 @@ def database_connections_require_tls(args: StackValidationArgs, report: ReportVi
 
 @stack_rule("ENC-06")
 def https_listeners_negotiate_tls12_or_later(args: StackValidationArgs, report: ReportViolation) -> None:
-    """HTTPS and TLS listeners use an ELB security policy that negotiates TLS 1.2 or later only.
-    Implemented by components/edge.py (EdgeProtection SSL_POLICY)."""
+    """HTTPS and TLS listeners use an ELB security policy that negotiates TLS 1.2 or later only: one of the families of
+    policies/floors.yaml. Implemented by components/edge.py (EdgeProtection SSL_POLICY)."""
     for listener in of_type(args, *LISTENERS):
         if listener.props.get("protocol") in ENCRYPTED_PROTOCOLS:
-            expect(report, listener, "sslPolicy", lambda name: isinstance(name, str) and name.startswith(TLS12_POLICY_PREFIXES),
-                   expected=f"a policy named {'*, '.join(TLS12_POLICY_PREFIXES)}* (absent means ELBSecurityPolicy-2016-08)")
+            prefixes = tuple(str(p) for p in floor(LOAD_BALANCER_TLS_POLICIES, environment(listener)))
+            expect(report, listener, "sslPolicy", lambda name, prefixes=prefixes: isinstance(name, str) and name.startswith(prefixes),
+                   expected=f"a policy named {'*, '.join(prefixes)}* (policies/floors.yaml {LOAD_BALANCER_TLS_POLICIES}; absent "
+                            "means ELBSecurityPolicy-2016-08)")
 
 
 TLS_VERSION = "s3:tlsversion"

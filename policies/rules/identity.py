@@ -447,6 +447,31 @@ def human_roles_require_recent_mfa(args: StackValidationArgs, report: ReportViol
                           expected=f"NumericLessThanEquals aws:MultiFactorAuthAge <= {max_age}", urn=role.urn)
 
 
+@stack_rule("IAM-02")
+def human_roles_admit_only_the_people_the_matrix_names(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Nobody but the people the matrix names for a human role (`assumed_by`) may assume it, judged on the trust
+    policy with its conditions evaluated: each principal it must refuse (`RoleMatrix.refused_principals`) asks to assume
+    the role with a fresh MFA sign-in and must be refused. An account principal with sts:AssumeRole, another matrix
+    role (the pipeline, the vendor) or a person named for another role would otherwise hold this role's access.
+    Implemented by components/identity.py (human_trust, named_principal_arns)."""
+    from caseshield.iam_analysis import admitted_outsiders
+
+    matrix, roles = load(), matrix_roles(args)
+    names = {n: v for n, r in roles.items() if isinstance(v := peek(r.props, "name"), str) and not is_unknown(v)}
+    for name, role in sorted(roles.items()):
+        trust, arn = parsed(role.props.get("assumeRolePolicy")), peek(role.props, "arn")
+        if name not in matrix.roles or matrix.roles[name].trust != "human":
+            continue
+        if trust is None or not isinstance(arn, str) or is_unknown(arn):
+            judged_later("assumeRolePolicy")
+            continue
+        admitted = admitted_outsiders(trust, arn, matrix.refused_principals(name, arn, names))
+        if admitted:
+            violation(report, f"{role.name}: admits principals the matrix does not name", path="assumeRolePolicy",
+                      actual=admitted, expected=f"only {list(matrix.roles[name].assumed_by)} (ArnLike aws:PrincipalArn)",
+                      urn=role.urn)
+
+
 # --- IAM-03 ----------------------------------------------------------------------------------------------------------
 
 @stack_rule("IAM-03")
@@ -466,14 +491,23 @@ def matrix_roles_carry_the_permissions_boundary(args: StackValidationArgs, repor
                   actual=sorted(p.name for p in found), expected="one boundary policy for every matrix role")
 
 
-def pins_boundary(statement: Mapping[str, Any], boundary_arn: str) -> bool:
+def pins_boundary(statement: Mapping[str, Any], boundary_arn: str, others: Iterable[str] = ()) -> bool:
     """Whether a Deny holds unless the request names this boundary: unconditional, or conditioned only on a
-    StringNotEquals/ArnNotEquals test of `iam:PermissionsBoundary` whose one value is `boundary_arn`."""
+    StringNotEquals/ArnNotEquals test of `iam:PermissionsBoundary` whose values are `boundary_arn` and, at most,
+    `others` (the service roles' boundaries, which IAM-12 proves contain whatever they cap)."""
     tests = conditions(statement)
     if not tests:
         return True
-    return all(op in BOUNDARY_PIN_OPERATORS and key == PERMISSIONS_BOUNDARY and [str(v) for v in values] == [boundary_arn]
-               for op, key, values in tests)
+    accepted = {boundary_arn, *others}
+    return all(op in BOUNDARY_PIN_OPERATORS and key == PERMISSIONS_BOUNDARY and boundary_arn in (named := {str(v) for v in values})
+               and named <= accepted for op, key, values in tests)
+
+
+def service_boundaries(args: StackValidationArgs) -> list[PolicyResource]:
+    """The policies the boundaries of roles outside the matrix (the service roles) came from."""
+    matrix = {r.urn for r in matrix_roles(args).values()}
+    return unique(p for role in of_type(args, ROLE) if role.urn not in matrix
+                  for p in sources_of_type(role, "permissionsBoundary", MANAGED_POLICY))
 
 
 def denied_unless(found: Iterable[Mapping[str, Any]], action: str, accepts: Callable[[Mapping[str, Any]], bool]) -> bool:
@@ -506,7 +540,9 @@ def permissions_boundary_denies_its_own_removal(args: StackValidationArgs, repor
         arns = sorted({str(v) for s in found for op, key, values in conditions(s) if key == PERMISSIONS_BOUNDARY
                        for v in values if str(v).endswith(suffix) or (suffix == ":policy/" and suffix in str(v))})
         missing = [] if denied_unless(found, BOUNDARY_REMOVAL[0], lambda s: not s.get("Condition")) else [BOUNDARY_REMOVAL[0]]
-        missing += [a for a in BOUNDARY_PINNED if not any(denied_unless(found, a, partial(pins_boundary, boundary_arn=arn))
+        others = [str(v) for s in found for _, key, values in conditions(s) if key == PERMISSIONS_BOUNDARY for v in values
+                  if any(str(v).endswith(o) for b in service_boundaries(args) if (o := own_arn(b)))]
+        missing += [a for a in BOUNDARY_PINNED if not any(denied_unless(found, a, partial(pins_boundary, boundary_arn=arn, others=others))
                                                           for arn in arns or [""])]
         if missing:
             violation(report, f"{boundary.name}: roles it caps may remove or replace it, or create roles without it",
@@ -1002,8 +1038,9 @@ def no_role_but_break_glass_can_escalate(args: StackValidationArgs, report: Repo
     grant not for an AWS resource, the method's compute service as the passed-to service). A condition that pins
     the boundary, the passed-to service or AWS-resource grants therefore counts; a region or other condition does
     not. The roles escalation.yaml's `allowed` names keep those actions, each under the review and alarm stated
-    there; a method is accepted when one of its actions is. Service roles outside the matrix are not judged here:
-    they carry AWS managed policies this offline analysis cannot read, and no role under the boundary may change them."""
+    there; a method is accepted when one of its actions is. Service roles outside the matrix carry AWS managed
+    policies this offline analysis cannot read: they are judged granted everything, under their own boundary
+    (`service_roles_cannot_be_turned_on_case_data`)."""
     from caseshield import escalation
     from caseshield.iam_analysis import Principal, escalation_methods
 
@@ -1041,6 +1078,94 @@ def no_role_but_break_glass_can_escalate(args: StackValidationArgs, report: Repo
                           expected="denied, or allowed to the role in policies/escalation.yaml", urn=role.urn)
     if pending:
         judged_later("policy")  # what is known is reported; the roles whose policies are not are judged at the update
+
+
+# What a service role must never reach, granted everything under its boundary: content that only IAM guards (the
+# data keys and classified buckets are asked with their own policies applied), and key administration.
+CONTENT_BEHIND_IAM_ONLY = ("rds-db:connect", "secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:Query",
+                           "dynamodb:Scan", "dynamodb:ExportTableToPointInTime")
+KEY_TAKEOVER = ("kms:PutKeyPolicy", "kms:CreateGrant", "kms:DisableKey", "kms:ScheduleKeyDeletion")
+# AWS Backup's role backs up and expires case data by design; its trust admits only the Backup service.
+BACKUP_SERVICE_ROLE = "backup"
+EVERYTHING = ({"Effect": "Allow", "Action": "*", "Resource": "*"},)
+# kms:ViaService of a call made to KMS itself (no service sets it).
+DIRECT_CALL = "direct call to kms.amazonaws.com"
+
+
+def service_role_reach(surface: Attack, principal: Any, short_name: str, content_classes: set[str],
+                       classes: Mapping[str, str | None], destructive: Iterable[str]) -> list[str]:
+    """What a service role granted everything still reaches under its boundary (see the IAM-12 rule below)."""
+    from caseshield.iam_analysis import escalation_methods
+
+    reached = [f"escalation by {m}" for m, actions in sorted(escalation_methods().items())
+               if all(surface.reaches(principal, short_name, a) for a in actions)]
+    reached += [f"{a} on {arn}" for arn, policy in surface.keys for a in KEY_TAKEOVER
+                if surface_may(principal, a, arn, policy, kms=True)]
+    if short_name == BACKUP_SERVICE_ROLE:
+        return reached
+    reached += [a for a in (*CONTENT_BEHIND_IAM_ONLY, *destructive) if surface_may(principal, a, "*", ())]
+    # A direct decrypt (kms:ViaService is set by a service, never by the caller); what a service decrypts on the
+    # caller's behalf is reached through that service's own actions, asked above (database login, secret values).
+    reached += [f"kms:Decrypt with {arn}" for arn, policy in surface.keys if classes.get(arn) in content_classes
+                and surface_may(principal, "kms:Decrypt", arn, policy, kms=True, via=DIRECT_CALL)]
+    # An object of a class's bucket is encrypted with the class's key (DATA controls): reading it takes both, the
+    # key through S3.
+    readable_keys = {classes.get(arn) for arn, policy in surface.keys
+                     if surface_may(principal, "kms:Decrypt", arn, policy, kms=True, via=f"s3.{arn.split(':')[3]}.amazonaws.com")}
+    reached += [f"s3:GetObject in {arn}" for arn, policy in surface.buckets if classes.get(arn) in content_classes
+                and classes.get(arn) in readable_keys and surface_may(principal, "s3:GetObject", f"{arn}/escalation-probe", policy)]
+    return reached
+
+
+def surface_may(principal: Any, action: str, resource: str, policy: Iterable[Mapping[str, Any]], kms: bool = False,
+                via: str | None = None) -> bool:
+    """`may`, with a grant not for an AWS resource and, for a key, the service the call comes through (`via`)."""
+    from caseshield.iam_analysis import may
+
+    context = {"kms:grantisforawsresource": "false", **({"kms:viaservice": via} if via else {})}
+    return may(principal, action, resource, context, resource_policy=policy, resource_policy_required=kms)
+
+
+@stack_rule("IAM-12")
+def service_roles_cannot_be_turned_on_case_data(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every role outside the matrix (the service roles: instance profile, flow logs, RDS monitoring, Config,
+    Backup, CloudTrail delivery) carries a permissions boundary under which a grant of everything ("*" on "*", the
+    worst the deployer could put on it) reaches no privilege-escalation method, no key administration of a data key,
+    no case content (database login, secret values, ledger items; the content classes' keys and buckets asked with
+    their own policies applied) and none of policies/escalation.yaml's destructive actions. AWS Backup's role keeps
+    content and the destructive actions: backing up and expiring recovery points is its work, and its trust admits
+    only the Backup service. Implemented by components/service_roles.py (the service boundary) and
+    components/identity.py (deploy_allows: the deployer changes service roles only under it)."""
+    from caseshield import escalation
+
+    matrix, limits = load(), escalation.load()
+    surface = attack(args, matrix, limits.targets)
+    if surface is None:
+        judged_later("permissionsBoundary")
+        return
+    in_matrix = {r.urn for r in matrix_roles(args).values()}
+    content = {dc for c in matrix.constraints if c.rule == "no_access_to" for dc in c.data_classes}
+    classes = {str(peek(r.props, "arn")): tag(r, CLASSIFICATION_TAG) for t in (KMS_KEY, S3_BUCKET) for r in of_type(args, t)}
+    for role in of_type(args, ROLE):
+        name, arn = peek(role.props, "name"), peek(role.props, "arn")
+        if role.urn in in_matrix:
+            continue
+        if not peek(role.props, "permissionsBoundary"):
+            violation(report, f"{role.name}: a service role without a permissions boundary", path="permissionsBoundary",
+                      actual=None, expected="the service boundary (components/service_roles.py)", urn=role.urn)
+            continue
+        boundary = [s for b in sources_of_type(role, "permissionsBoundary", MANAGED_POLICY) for s in parsed(b.props.get("policy")) or []]
+        if not boundary or not isinstance(name, str) or is_unknown(name) or not isinstance(arn, str) or is_unknown(arn):
+            judged_later("permissionsBoundary")
+            continue
+        principal = {"arn": arn, "identity": list(EVERYTHING), "boundary": boundary}
+        reached = service_role_reach(surface, principal, name.removeprefix(f"{surface.prefix}-"), content, classes,
+                                     limits.destructive())
+        if reached:
+            violation(report, f"{role.name}: granted everything, it could still reach {len(reached)} forbidden things",
+                      path="permissionsBoundary", actual=reached[:20],
+                      expected="a boundary that leaves a service role no IAM, key administration, case content or destruction",
+                      urn=role.urn)
 
 
 # --- IAM-13 ----------------------------------------------------------------------------------------------------------

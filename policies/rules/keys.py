@@ -148,6 +148,20 @@ def key_administrators_never_use_keys(args: ResourceValidationArgs, report: Repo
             violation(report, f"{args.name}: administrators of statement {s.get('Sid', index)} are not denied "
                       "cryptographic use of the key", path=statement_path(index), actual=users,
                       expected=f"a Deny of {', '.join(CRYPTO_ACTIONS)} naming them by aws:PrincipalArn")
+    admins_of_key = {a for s in found if allows(s) and any(covers(s.get("Action"), a) for a in MANAGEMENT_ACTIONS)
+                     for a in administrators(s)}
+    for index, s in enumerate(found):
+        # A grant is use by proxy: an administrator who may create a grant for any grantee can grant itself Decrypt.
+        if (allows(s) and covers(s.get("Action"), "kms:CreateGrant") and set(administrators(s)) & admins_of_key
+                and not grants_only_to_aws_resources(s)):
+            violation(report, f"{args.name}: statement {s.get('Sid', index)} lets administrators grant the key to anyone, "
+                      "themselves included", path=f"{statement_path(index)}.Condition", actual=s.get("Condition"),
+                      expected='Bool kms:GrantIsForAWSResource "true" (grants only to AWS services acting for a resource)')
+
+
+def grants_only_to_aws_resources(statement: Mapping[str, Any]) -> bool:
+    return any(operator == "Bool" and key == "kms:grantisforawsresource" and [str(v).lower() for v in values] == ["true"]
+               for operator, key, values in conditions(statement))
 
 
 @resource_rule("KEY-02", KMS_KEY)
@@ -185,3 +199,54 @@ def key_policies_hold_services_to_a_source(args: ResourceValidationArgs, report:
                       "on anyone's behalf (confused deputy)", path=statement_path(index), actual=s.get("Condition"),
                       expected="a condition on aws:SourceArn, aws:SourceAccount, kms:ViaService, kms:CallerAccount "
                                "or kms:EncryptionContext:*")
+
+
+# Operators that admit what they do NOT name, or pass when the key is absent: in an Allow they open the grant to
+# everyone else (`ArnNotEquals aws:PrincipalArn [the users]` is every other principal of the account).
+NEGATED_PREFIXES = ("StringNot", "ArnNot", "NumericNot", "DateNot", "NotIpAddress")
+
+
+def _operator_base(operator: str) -> str:
+    return operator.rpartition(":")[2]
+
+
+def loosened_tests(statement: Mapping[str, Any]) -> list[str]:
+    """The tests of an Allow that do not narrow it: negated operators, `...IfExists` and bare `*` values."""
+    found = []
+    for operator, key, values in conditions(statement):
+        base = _operator_base(operator)
+        if base.startswith(NEGATED_PREFIXES) or base.endswith("IfExists") or any(v == "*" for v in values):
+            found.append(f"{operator} {key}")
+    return found
+
+
+def named_principals(statement: Mapping[str, Any]) -> list[str]:
+    """The exact principal ARNs a positive, unconditional-on-absence aws:PrincipalArn test names (no wildcard)."""
+    return [str(v) for operator, key, values in conditions(statement)
+            if key == PRINCIPAL_ARN and _operator_base(operator) in ("ArnEquals", "StringEquals", "ArnLike", "StringLike")
+            for v in values if "*" not in str(v)]
+
+
+@resource_rule("KEY-03", KMS_KEY)
+def key_policy_grants_name_their_principals(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every Allow of a key policy to the account (its root) or to anyone names the principals it admits by an exact
+    aws:PrincipalArn test (or admits only calls through one of our services: kms:ViaService with kms:CallerAccount),
+    and no Allow tests a condition negated, with `IfExists` or against a bare `*` (each admits
+    principals or requests the statement was written to keep out). A service principal's grant is held to a source by
+    key-policies-hold-services-to-a-source instead. Implemented by components/keys.py (key_policy)."""
+    for index, s in enumerate(key_statements(args.props)):
+        if not allows(s):
+            continue
+        loose = loosened_tests(s)
+        if loose:
+            violation(report, f"{args.name}: statement {s.get('Sid', index)} admits more than it names",
+                      path=f"{statement_path(index)}.Condition", actual=loose,
+                      expected="positive, exact condition tests (no negated operator, IfExists or bare *)")
+        principal = s.get("Principal")
+        aws = [str(p) for p in as_list(principal.get("AWS"))] if isinstance(principal, Mapping) else []
+        to_account = is_anyone(principal) or any(p.endswith(":root") for p in aws)
+        through_a_service = {"kms:viaservice", "kms:calleraccount"} <= {key for _, key, _ in conditions(s)}
+        if to_account and not named_principals(s) and not through_a_service:
+            violation(report, f"{args.name}: statement {s.get('Sid', index)} lets every principal the account's IAM "
+                      "allows use the key", path=f"{statement_path(index)}.Condition", actual=s.get("Condition"),
+                      expected="an exact aws:PrincipalArn test naming the principals (ArnEquals)")

@@ -2,13 +2,16 @@
 the topic reaching a person, and every signal naming its runbook.
 
 The incident topic is the SNS topic of the IncidentAlerting component; an alarm or a finding route pages it when its
-`alarmActions` (or the target's `arn`) came from that topic. Expected alarms are the rows of `policies/alarms.yaml`.
+`alarmActions` (or the target's `arn`) came from that topic. Expected alarms are the rows of `policies/alarms.yaml`,
+and, stated apart from it in `policies/floors.yaml`, the CloudTrail events the CIS alarms (MON-04) and the
+break-glass and IAM-guardrail alarms (MON-05) must and must not match.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,18 +20,21 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from caseshield import schemas
-from policies.floors import CisFilter, cis_filters
+from caseshield.role_matrix import load as load_matrix
+from policies.floors import CisFilter, GuardrailFilter, cis_filters, guardrail_filters
 from policies.floors import floor as floor_of
 from policies.rules import resource_rule, stack_rule
 from policies.rules._filter_pattern import PatternError, compile_pattern
 from policies.rules._support import (
     as_list,
+    belonging_to,
     conditions,
     consumers,
     covers,
     document,
     environment,
     get,
+    is_anyone,
     is_list,
     is_unknown,
     judged_later,
@@ -41,6 +47,7 @@ from policies.rules._support import (
     violation,
 )
 from policies.rules.audit import archive_buckets, trail_log_groups
+from policies.rules.identity import ROLE_POLICY, matrix_roles
 
 ALARMS_PATH = Path(__file__).resolve().parent.parent / "alarms.yaml"
 BREAK_GLASS_ALARM = "break-glass-use"
@@ -100,6 +107,7 @@ class AlarmRow:
     id: str
     metric: str
     pattern: str
+    cis: str = ""  # the CIS recommendation ("4.1"); "" for ours (break-glass use, the IAM guardrails)
 
     def matches(self, pattern: str) -> bool:
         """`pattern` is the row's pattern with its placeholders filled in (whitespace runs are not significant)."""
@@ -116,12 +124,17 @@ def alarm_rows() -> tuple[AlarmRow, ...]:
 @cache
 def _alarm_rows(load: Any) -> tuple[AlarmRow, ...]:
     rows = load(ALARMS_PATH, "alarms")["alarms"]  # strict YAML + policies/schemas/alarms.schema.json
-    return tuple(AlarmRow(str(r["id"]), str(r["metric"]), str(r["pattern"]).strip()) for r in rows)
+    return tuple(AlarmRow(str(r["id"]), str(r["metric"]), str(r["pattern"]).strip(), str(r["cis"])) for r in rows)
 
 
 def monitored_rows() -> tuple[AlarmRow, ...]:
-    """Every row but break-glass use, which MON-05 owns."""
-    return tuple(r for r in alarm_rows() if r.id != BREAK_GLASS_ALARM)
+    """The CIS rows (MON-04); break-glass use and the IAM-guardrail rows are MON-05's."""
+    return tuple(r for r in alarm_rows() if r.cis)
+
+
+def guardrail_rows() -> tuple[AlarmRow, ...]:
+    """The rows of ours (no CIS recommendation) other than break-glass use: the IAM guardrails of issue 11 (MON-05)."""
+    return tuple(r for r in alarm_rows() if not r.cis and r.id != BREAK_GLASS_ALARM)
 
 
 def break_glass_row() -> AlarmRow:
@@ -322,7 +335,7 @@ def trail_filters(args: StackValidationArgs) -> list[PolicyResource]:
     return [f for f in of_type(args, METRIC_FILTER) if any(s.urn in groups for s in sources(f, "logGroupName"))]
 
 
-def missed_events(pattern: Any, floor: CisFilter) -> list[dict[str, Any]]:
+def missed_events(pattern: Any, floor: CisFilter | GuardrailFilter) -> list[dict[str, Any]]:
     """The floor's samples the pattern gets wrong: required events it does not match, excluded ones it does."""
     try:
         matcher = compile_pattern(str(pattern or ""))
@@ -379,6 +392,139 @@ def break_glass_use_raises_an_alarm(args: StackValidationArgs, report: ReportVio
     Implemented by components/alerting.py (IncidentAlerting, row break-glass-use of policies/alarms.yaml)."""
     row = break_glass_row()
     check_alarm(args, row, check_metric_filter(args, row, report), report)
+
+
+@stack_rule("MON-05")
+def guardrail_alarms_page_the_incident_topic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every IAM-guardrail row of policies/alarms.yaml (the permissions boundary, the segregation-of-duties denies,
+    break-glass's trust, the deployer outside a deployment) is a filter on the trail log group with its reviewed
+    pattern and an alarm paging the incident topic on the first event.
+    Implemented by components/alerting.py (IncidentAlerting._alarm, placeholder_values)."""
+    for row in guardrail_rows():
+        check_alarm(args, row, check_metric_filter(args, row, report), report)
+
+
+# Placeholders of the guardrail floors' samples, filled in from the stack's own resources (never from alarms.yaml).
+ROLE_NAME_PLACEHOLDERS = {"<break-glass-role-name>": "administrator", "<deployer-role-name>": "deploys_infrastructure"}
+ROLE_ARN_PLACEHOLDERS = {"<break-glass-role-arn>": ("administrator", "iam::{account}:role/{name}"),
+                         "<deployer-assumed-role-arn>": ("deploys_infrastructure", "sts::{account}:assumed-role/{name}")}
+BOUNDARY_PLACEHOLDER = "<boundary-policy-arn>"
+SOD_PLACEHOLDER = "<sod-policy-name>"
+ACCOUNT_ARN_RE = re.compile(r"^arn:([a-z0-9-]+):iam::([0-9]{12}):")
+
+
+def known(values: list[Any]) -> list[str] | None:
+    """The distinct values, or None while one of them is not known (or not a string)."""
+    if any(is_unknown(v) or not isinstance(v, str) for v in values):
+        return None
+    return sorted(set(values))
+
+
+def guardrail_names(args: StackValidationArgs) -> dict[str, list[str] | None]:
+    """What each placeholder of policies/floors.yaml's guardrail_monitoring stands for in this stack: [] when the stack
+    has no such thing (its samples are not required), None while it is not yet known (judged later)."""
+    matrix = load_matrix()
+    roles = matrix_roles(args)
+
+    def flagged(flag: str) -> list[PolicyResource]:
+        return [r for name, r in sorted(roles.items()) if name in matrix.roles and getattr(matrix.roles[name], flag)]
+
+    boundaries = [peek(r.props, "permissionsBoundary") for r in roles.values()]
+    present = [b for b in boundaries if b is not None]
+    names: dict[str, list[str] | None] = {BOUNDARY_PLACEHOLDER: known(present)}
+    accounts = [m.groups() for b in present if isinstance(b, str) and (m := ACCOUNT_ARN_RE.match(b))]
+    for placeholder, flag in ROLE_NAME_PLACEHOLDERS.items():
+        names[placeholder] = known([peek(r.props, "name") for r in flagged(flag)])
+    for placeholder, (flag, tail) in ROLE_ARN_PLACEHOLDERS.items():
+        role_names = names[next(p for p, f in ROLE_NAME_PLACEHOLDERS.items() if f == flag)]
+        if role_names is None or (role_names and not accounts):
+            names[placeholder] = None  # the account is read from the roles' boundary ARN, not yet known
+        else:
+            names[placeholder] = sorted({f"arn:{partition}:" + tail.format(account=account, name=name)
+                                         for partition, account in accounts for name in role_names})
+    # A segregation-of-duties policy is an inline policy of a matrix role that only denies (components/identity.py).
+    policies = [p for role in roles.values() for p in belonging_to(args, role, ROLE_POLICY, "role")]
+    if any(is_unknown(peek(p.props, "policy")) for p in policies):
+        names[SOD_PLACEHOLDER] = None
+    else:
+        denying = [p for p in policies if (found := statements(document(p.props.get("policy"))))
+                   and all(st.get("Effect") == "Deny" for st in found)]
+        names[SOD_PLACEHOLDER] = known([peek(p.props, "name") for p in denying])
+    return names
+
+
+def placeholders_in(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return set(PLACEHOLDER_RE.findall(value))
+    if isinstance(value, Mapping):
+        return {p for v in value.values() for p in placeholders_in(v)}
+    return set()
+
+
+def filled(value: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(0), m.group(0)), value)
+    if isinstance(value, Mapping):
+        return {k: filled(v, values) for k, v in value.items()}
+    return value
+
+
+def stack_samples(samples: tuple[dict[str, Any], ...], names: Mapping[str, list[str] | None]) -> Iterator[dict[str, Any] | None]:
+    """Each sample once for every combination of the values its placeholders have in this stack; None for a sample
+    whose placeholders are not yet known; nothing for one naming what the stack does not have."""
+    for sample in samples:
+        wanted = sorted(placeholders_in(sample))
+        options = [names.get(p) for p in wanted]
+        if any(o is None for o in options):
+            yield None
+            continue
+        for combination in itertools.product(*(o or [] for o in options)):
+            yield filled(sample, dict(zip(wanted, combination, strict=True)))
+
+
+@stack_rule("MON-05")
+def guardrail_monitoring_floors_are_met(args: StackValidationArgs, report: ReportViolation) -> None:
+    """For every entry of policies/floors.yaml's guardrail_monitoring (break-glass use; an edit of the permissions
+    boundary or of a role's boundary; a segregation-of-duties deny written or deleted; break-glass's trust changed;
+    the deployer writing IAM or key policies outside a deploy job), a metric filter on the trail log group matches
+    each CloudTrail event it names (with this stack's role, boundary and policy names) and none it excludes, and an
+    alarm on its metric pages the incident topic on the first event.
+    Why: the requirement lives outside policies/alarms.yaml, so removing, misspelling or narrowing an alarm there
+    fails here. Implemented by components/alerting.py (IncidentAlerting._alarm, placeholder_values)."""
+    filters = trail_filters(args)
+    unknown_filters = any(is_unknown(f.props.get("pattern")) for f in filters)
+    known_filters = [f for f in filters if not is_unknown(f.props.get("pattern"))]
+    names = guardrail_names(args)
+    undecided = False
+    for entry in guardrail_filters():
+        events, excluded = list(stack_samples(entry.events, names)), list(stack_samples(entry.not_events, names))
+        if None in events or None in excluded:
+            undecided = True  # a name not yet known: judged when it is
+            continue
+        floor = GuardrailFilter(entry.id, entry.title, tuple(e for e in events if e is not None),
+                                tuple(e for e in excluded if e is not None))
+        if not floor.events:
+            continue  # the stack has none of what this entry watches (the identity controls judge that)
+        misses = {f.urn: missed_events(f.props.get("pattern"), floor) for f in known_filters}
+        covering = [f for f in known_filters if not misses[f.urn]]
+        if not covering:
+            if unknown_filters:
+                undecided = True
+                continue
+            nearest = min(known_filters, key=lambda f: len(misses[f.urn]), default=None)
+            violation(report, f"{floor.id} ({floor.title}): no metric filter on the trail log group counts exactly the "
+                      "events it must", path="pattern", actual=None if nearest is None else nearest.props.get("pattern"),
+                      expected=f"a pattern matching {len(floor.events)} required event(s) and none of "
+                      f"{len(floor.not_events)} excluded of policies/floors.yaml; the nearest filter gets wrong "
+                      f"{[] if nearest is None else misses[nearest.urn][:5]}", urn=None if nearest is None else nearest.urn)
+        elif not any(paging_alarms(args, f) for f in covering):
+            violation(report, f"{floor.id} ({floor.title}): no alarm on the matching filter's metric pages the incident "
+                      "topic on the first event", path="metricTransformation.name",
+                      actual=[get(f.props, "metricTransformation.name") for f in covering],
+                      expected="a MetricAlarm on that metric and namespace, alarmActions = the incident topic, threshold 1",
+                      urn=covering[0].urn)
+    if undecided:
+        judged_later("pattern")
 
 
 # --- MON-06: findings routed through EventBridge ------------------------------------------------------------------
@@ -480,9 +626,30 @@ def lets_others_publish(statement: dict[str, Any]) -> bool:
         return False
     principal = statement.get("Principal")
     services = as_list(principal.get("Service")) if isinstance(principal, Mapping) and set(principal) == {"Service"} else None
-    condition_keys = {key for _, key, _ in conditions(statement)}
+    # Only positive, exact source tests hold the publishers to this account: a negated operator, `...IfExists` or a
+    # bare "*" admits every other account's alarms and rules (the confused deputy the condition is there to stop).
+    condition_keys = {key for operator, key, values in conditions(statement)
+                      if not operator.rpartition(":")[2].startswith(("StringNot", "ArnNot")) and not operator.endswith("IfExists")
+                      and values and all(v != "*" for v in values)}
     return (services is None or not set(services) <= set(PUBLISHERS) or "NotPrincipal" in statement
             or not condition_keys & set(SOURCE_CONDITION_KEYS))
+
+
+def publishers_allowed(found: list[dict[str, Any]]) -> set[str]:
+    """The alarm and event services an Allow of sns:Publish (not denied them) admits: without both, pages are lost."""
+    allowed = {str(service) for s in found if s.get("Effect") == "Allow" and covers(s.get("Action"), "sns:Publish")
+               and isinstance(s.get("Principal"), Mapping) for service in as_list(s["Principal"].get("Service"))}
+    denied = {str(service) for s in found if s.get("Effect") == "Deny" and covers(s.get("Action"), "sns:Publish")
+              and not s.get("Condition") and isinstance(s.get("Principal"), Mapping)
+              for service in as_list(s["Principal"].get("Service"))}
+    return (allowed - denied) & set(PUBLISHERS)
+
+
+def refuses_insecure_transport(found: list[dict[str, Any]]) -> bool:
+    """A Deny of sns:Publish to anyone when aws:SecureTransport is false (and on no other condition)."""
+    return any(s.get("Effect") == "Deny" and covers(s.get("Action"), "sns:Publish") and is_anyone(s.get("Principal"))
+               and [(o, k, [str(v).lower() for v in vs]) for o, k, vs in conditions(s)] == [("Bool", "aws:securetransport", ["false"])]
+               for s in found)
 
 
 @stack_rule("IR-01")
@@ -497,11 +664,19 @@ def only_this_accounts_alarms_and_events_publish_to_the_incident_topic(args: Sta
                       expected=f"a policy letting only {list(PUBLISHERS)} publish", urn=topic.urn)
         if any(is_unknown(p) for p in policies):
             continue
-        loose = [s for p in policies for s in statements(document(p)) if lets_others_publish(s)]
+        found = [s for p in policies for s in statements(document(p))]
+        loose = [s for s in found if lets_others_publish(s)]
         if loose:
             violation(report, "incident topic policy lets others publish", path="policy.Statement", actual=loose,
                       expected=f"Allow sns:Publish only to {list(PUBLISHERS)} with an aws:SourceAccount or aws:SourceArn condition",
                       urn=topic.urn)
+        if policies and (missing := sorted(set(PUBLISHERS) - publishers_allowed(found))):
+            violation(report, "incident topic policy does not let the alarms and event rules publish", path="policy.Statement",
+                      actual=missing, expected=f"an Allow of sns:Publish to {list(PUBLISHERS)} (else no page is delivered)",
+                      urn=topic.urn)
+        if policies and not refuses_insecure_transport(found):
+            violation(report, "incident topic policy accepts publishing over plain HTTP", path="policy.Statement",
+                      actual=None, expected='a Deny of sns:Publish to "*" on Bool aws:SecureTransport "false"', urn=topic.urn)
 
 
 # --- IR-02 --------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ groups are those its `securityGroups` came from. Literal values are judged only 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from policies.rules._support import (
     document,
     environment,
     expect,
+    is_list,
     is_unknown,
     of_type,
     peek,
@@ -645,3 +647,590 @@ def private_tiers_send_nothing_beyond_the_vpc(args: StackValidationArgs, report:
                 violation(report, f"{group.name} lets a private tier send traffic beyond the VPC", path=path, actual=addresses,
                           expected="destinations inside the VPC's CIDR, security groups or gateway-endpoint prefix lists",
                           urn=resource.urn)
+
+
+# --- issue 14: effective reachability against the intent of policies/network-reachability.yaml ----------------------
+#
+# What a security group or a network ACL lets through is computed, not read off one rule: every rule and entry becomes
+# a flow (protocol, port range, peer), the space of protocols x ports x peer addresses is cut into cells at every
+# boundary any flow or intended allowance has (so each cell is judged by one representative point), and each cell a
+# flow lets through must lie inside an allowance of the intent for the group's role or the ACL's tier. Security groups
+# are allow-only (the union of their rules); network ACL entries are taken lowest number first, the first match
+# decides, anything unmatched is denied. A value not known at preview is judged when it is known (the flow is skipped).
+
+TCP, UDP, ICMP, ICMPV6 = 6, 17, 1, 58
+ALL_TRAFFIC = -1
+PROTOCOL_NUMBERS = {"tcp": TCP, "udp": UDP, "icmp": ICMP, "icmpv6": ICMPV6, "58": ICMPV6, "-1": ALL_TRAFFIC, "all": ALL_TRAFFIC}
+PORTED = (TCP, UDP)
+# Where to look for a protocol number no rule and no allowance names, to stand for all such protocols (GRE, ESP, ...)
+# that "all traffic" reaches too: IANA's unassigned numbers.
+UNASSIGNED_PROTOCOLS = range(143, 253)
+WHOLE_RANGE = (0, 65535)
+ADDRESS_SPACES = {4: 2**32 - 1, 6: 2**128 - 1}
+TARGET_GROUPS = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
+NETWORK_ACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+DB_CLUSTER = "aws:rds/cluster:Cluster"
+GROUP_RESOURCES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP)
+INTENT_FILE = "policies/network-reachability.yaml"
+
+Interval = tuple[int, int]
+Address = tuple[int, int, int]  # (IP version, first, last)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """The other end of a flow: an address range, security groups of some roles, or a gateway endpoint's prefix list."""
+
+    text: str
+    addresses: Address | None = None
+    roles: frozenset[str] | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Traffic one security-group rule or network-ACL entry matches (ACL entries also carry their number and action)."""
+
+    resource: PolicyResource
+    path: str
+    protocol: int
+    ports: Interval
+    peer: Peer
+    evidence: Any
+    number: float = 0
+    allow: bool = True
+
+    def matches(self, protocol: int, port: int | None, peer: Peer) -> bool:
+        if self.protocol not in (ALL_TRAFFIC, protocol):
+            return False
+        if port is not None and self.protocol != ALL_TRAFFIC and not self.ports[0] <= port <= self.ports[1]:
+            return False
+        return same_peer(self.peer, peer)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One line of the intent, resolved against the stack: the ports `app` and the peers' addresses made concrete."""
+
+    text: str
+    protocol: int
+    ports: tuple[Interval, ...]
+    peer: str
+    addresses: tuple[Address, ...] = ()
+
+    def covers(self, protocol: int, port: int | None, peer: Peer) -> bool:
+        if self.protocol not in (ALL_TRAFFIC, protocol):
+            return False
+        if port is not None and not any(low <= port <= high for low, high in self.ports):
+            return False
+        if peer.addresses is not None:
+            version, first, _ = peer.addresses
+            return any(v == version and low <= first <= high for v, low, high in self.addresses)
+        if peer.roles is not None:
+            return any(self.peer == f"group:{role}" for role in peer.roles)
+        return peer.service is not None and self.peer == f"prefix-list:{peer.service}"
+
+
+def same_peer(flow_peer: Peer, point: Peer) -> bool:
+    if flow_peer.addresses is not None and point.addresses is not None:
+        version, low, high = flow_peer.addresses
+        return point.addresses[0] == version and low <= point.addresses[1] <= high
+    return flow_peer == point
+
+
+def protocol_number(value: Any) -> int | None:
+    """A rule's protocol as a number (-1: all traffic); None while unknown or unreadable."""
+    if value is None or is_unknown(value):
+        return None
+    name = protocol_name(value)
+    if name in PROTOCOL_NUMBERS:
+        return PROTOCOL_NUMBERS[name]
+    return int(name) if name.isdigit() else None
+
+
+def port_range(protocol: int, from_port: Any, to_port: Any) -> Interval | None:
+    """The ports a rule matches: all of them for a protocol without ports (ICMP's are its type and code)."""
+    if protocol not in PORTED:
+        return WHOLE_RANGE
+    if is_unknown(from_port) or is_unknown(to_port):
+        return None
+    low = int(from_port) if is_count(from_port) else WHOLE_RANGE[0]
+    high = int(to_port) if is_count(to_port) else WHOLE_RANGE[1]
+    return (max(low, 0), min(high, WHOLE_RANGE[1]))
+
+
+def address_peer(cidr: Any) -> Peer | None:
+    if not isinstance(cidr, str) or is_unknown(cidr) or not cidr:
+        return None
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return Peer(cidr, (4, 0, ADDRESS_SPACES[4]))  # unreadable: taken as everywhere, never as nowhere
+    return Peer(cidr, (network.version, int(network.network_address), int(network.broadcast_address)))
+
+
+def cidr_addresses(cidrs: list[Any]) -> tuple[Address, ...]:
+    return tuple(p.addresses for p in map(address_peer, cidrs) if p is not None and p.addresses is not None)
+
+
+def values_at(props: Mapping[str, Any], path: str) -> list[Any]:
+    """The items of a list-valued (or single) property, each read without stopping at an unknown one."""
+    value = peek(props, path)
+    if is_unknown(value) or not is_list(value):
+        return [] if value is None else [value]
+    return [peek(props, f"{path}.{i}") for i in range(len(value))]
+
+
+# --- what the stack says about roles, tiers and addresses ----------------------------------------------------------
+
+def group_roles(args: StackValidationArgs) -> dict[str, set[str]]:
+    """Security-group URN -> its roles, by what attaches it; VPCs stand for their default group."""
+    roles: dict[str, set[str]] = {g.urn: set() for g in of_type(args, SECURITY_GROUP)}
+
+    def add(groups: list[PolicyResource], role: str) -> None:
+        for g in groups:
+            roles.setdefault(g.urn, set()).add(role)
+
+    add([g for lb in of_type(args, *LOAD_BALANCERS) for g in sources_of_type(lb, "securityGroups", SECURITY_GROUP)],
+        "load-balancer")
+    add(app_tier_groups(args), "app")
+    add([g for db in of_type(args, DB_INSTANCE, DB_CLUSTER, CLUSTER_INSTANCE)
+         for g in sources_of_type(db, "vpcSecurityGroupIds", SECURITY_GROUP)], "database")
+    add([g for e in of_type(args, VPC_ENDPOINT) for g in sources_of_type(e, "securityGroupIds", SECURITY_GROUP)], "endpoints")
+    add(of_type(args, DEFAULT_SECURITY_GROUP, VPC), "default")
+    return {urn: found or {"unassigned"} for urn, found in roles.items()}
+
+
+def roles_of(roles: Mapping[str, set[str]], groups: list[PolicyResource]) -> frozenset[str]:
+    return frozenset(r for g in groups for r in roles.get(g.urn, {"unassigned"}))
+
+
+def acl_tiers(args: StackValidationArgs, acl: PolicyResource) -> set[str]:
+    """The tiers of the subnets a network ACL is associated with; `default` for the VPC's default ACL."""
+    if acl.resource_type == NETWORK_ACLS[1]:
+        return {"default"}
+    subnets = sources_of_type(acl, "subnetIds", SUBNET) + [
+        s for a in consumers(args, acl, NETWORK_ACL_ASSOCIATION, "networkAclId") for s in sources_of_type(a, "subnetId", SUBNET)]
+    return {str(tag(s, TIER_TAG)) if isinstance(tag(s, TIER_TAG), str) else "unassigned" for s in subnets} or {"unassigned"}
+
+
+def vpc_of(resource: PolicyResource) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """The address ranges of the VPC a group or ACL belongs to (a default ACL names it by its defaultNetworkAclId)."""
+    for prop in ("vpcId", "defaultNetworkAclId"):
+        if sources_of_type(resource, prop, VPC):
+            return vpc_networks(resource, prop)
+    return [] if resource.resource_type != VPC else vpc_networks_of_vpc(resource)
+
+
+def vpc_networks_of_vpc(vpc: PolicyResource) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    values = [peek(vpc.props, key) for key in ("cidrBlock", "ipv6CidrBlock")]
+    if any(is_unknown(v) for v in values):
+        return None
+    return [ipaddress.ip_network(v, strict=False) for v in values if isinstance(v, str) and v]
+
+
+def app_ports(args: StackValidationArgs) -> tuple[Interval, ...]:
+    """The port `app` stands for: the load balancer's target groups' ports."""
+    ports = [peek(g.props, "port") for g in of_type(args, *TARGET_GROUPS)]
+    return tuple((int(p), int(p)) for p in ports if is_count(p))
+
+
+def subnet_addresses(args: StackValidationArgs, tier: str) -> tuple[Address, ...]:
+    return cidr_addresses([peek(s.props, key) for s in of_type(args, SUBNET) if tag(s, TIER_TAG) == tier
+                           for key in ("cidrBlock", "ipv6CidrBlock")])
+
+
+def intended(args: StackValidationArgs, family: str, role: str, direction: str,
+             networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> list[Allowance]:
+    """The allowances of policies/network-reachability.yaml for a role or tier and direction, resolved in this stack."""
+    found = []
+    for line in reachability()[family].get(role, reachability()[family]["unassigned"])[direction]:
+        protocol = PROTOCOL_NUMBERS[line["protocol"]]
+        ports: Any = line["ports"]
+        resolved = (app_ports(args) if ports == "app" else (WHOLE_RANGE,) if ports == "all"
+                    else ((ports[0], ports[1]),) if isinstance(ports, list) else ((ports, ports),))
+        peer = line["peer"]
+        addresses: tuple[Address, ...] = ()
+        if peer == "internet":
+            addresses = ((4, 0, ADDRESS_SPACES[4]),)
+        elif peer == "vpc":
+            addresses = cidr_addresses([str(n) for n in networks])
+        elif peer.startswith("subnets:"):
+            addresses = subnet_addresses(args, peer.split(":", 1)[1])
+        found.append(Allowance(allowance_text(line["protocol"], ports, resolved, peer, direction), protocol, resolved, peer, addresses))
+    return found
+
+
+def allowance_text(protocol: str, ports: Any, resolved: tuple[Interval, ...], peer: str, direction: str) -> str:
+    """`tcp 443 from internet`, `all traffic to vpc`, `tcp app port (8443) from group:load-balancer`."""
+    where = f"{'from' if direction == 'ingress' else 'to'} {peer}"
+    if protocol == "all":
+        return f"all traffic {where}"
+    numbers = ", ".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in resolved) or "none known"
+    shown = f"app port ({numbers})" if ports == "app" else "all ports" if ports == "all" else numbers
+    return f"{protocol} {shown} {where}"
+
+
+def reachability() -> dict[str, Any]:
+    from policies.floors import reachability as load
+
+    return load()
+
+
+# --- flows of security groups and network ACLs ---------------------------------------------------------------------
+
+def rule_flows(resource: PolicyResource, path: str, protocol: Any, from_port: Any, to_port: Any,
+               peers: list[Peer | None], evidence: Any, **acl: Any) -> list[Flow]:
+    number = protocol_number(protocol)
+    ports = None if number is None else port_range(number, from_port, to_port)
+    if number is None or ports is None:
+        return []
+    return [Flow(resource, path, number, ports, p, evidence, **acl) for p in peers if p is not None]
+
+
+def group_peers(roles: Mapping[str, set[str]], resource: PolicyResource, prop: str, value: Any) -> list[Peer | None]:
+    """The peer of a referenced group: its roles when it came from a group of the stack, none (foreign) when named by a
+    literal id, not judged while unknown."""
+    if value is None or value == []:
+        return []
+    groups = sources_of_type(resource, prop, *GROUP_RESOURCES, VPC)
+    if groups:
+        return [Peer(", ".join(g.name for g in groups), roles=roles_of(roles, groups))]
+    known = [str(v) for v in as_list(value) if not is_unknown(v)]
+    return [Peer(", ".join(known), roles=frozenset())] if known else []
+
+
+def prefix_list_peers(resource: PolicyResource, prop: str, value: Any) -> list[Peer | None]:
+    if value is None or value == []:
+        return []
+    endpoints = sources_of_type(resource, prop, VPC_ENDPOINT)
+    if endpoints:
+        return [Peer(e.name, service=(endpoint_service(e) or ("", ""))[0]) for e in endpoints]
+    # A prefix list not of this stack's gateway endpoints may hold any addresses at all.
+    known = [str(v) for v in as_list(value) if not is_unknown(v)]
+    return [Peer(", ".join(known), service="")] if known else []
+
+
+def inline_flows(roles: Mapping[str, set[str]], group: PolicyResource, direction: str) -> list[Flow]:
+    found = []
+    props = group.props
+    for i, _ in enumerate(values_at(props, direction)):
+        e = f"{direction}.{i}"
+        peers: list[Peer | None] = [address_peer(c) for key in ("cidrBlocks", "ipv6CidrBlocks") for c in values_at(props, f"{e}.{key}")]
+        peers += [p for pl in values_at(props, f"{e}.prefixListIds") for p in prefix_list_peers(group, direction, pl)]
+        named = values_at(props, f"{e}.securityGroups")
+        peers += group_peers(roles, group, direction, named) if named else []
+        if is_true(peek(props, f"{e}.self")):
+            peers.append(Peer(group.name, roles=roles_of(roles, [group])))
+        entry = {k: peek(props, f"{e}.{k}") for k in ("protocol", "fromPort", "toPort")}
+        found += rule_flows(group, e, entry["protocol"], entry["fromPort"], entry["toPort"], peers, entry)
+    return found
+
+
+def separate_flows(args: StackValidationArgs, roles: Mapping[str, set[str]], group: PolicyResource, direction: str) -> list[Flow]:
+    found = []
+    for rule in consumers(args, group, INGRESS_RULE if direction == "ingress" else EGRESS_RULE, "securityGroupId"):
+        p = rule.props
+        peers = [address_peer(peek(p, "cidrIpv4")), address_peer(peek(p, "cidrIpv6")),
+                 *prefix_list_peers(rule, "prefixListId", peek(p, "prefixListId")),
+                 *group_peers(roles, rule, "referencedSecurityGroupId", peek(p, "referencedSecurityGroupId"))]
+        found += rule_flows(rule, "ipProtocol", peek(p, "ipProtocol"), peek(p, "fromPort"), peek(p, "toPort"), peers,
+                            {k: peek(p, k) for k in ("ipProtocol", "fromPort", "toPort", "cidrIpv4", "cidrIpv6", "prefixListId")})
+    for rule in consumers(args, group, SECURITY_GROUP_RULE, "securityGroupId"):
+        p = rule.props
+        if peek(p, "type") != direction:
+            continue
+        peers = [address_peer(c) for key in ("cidrBlocks", "ipv6CidrBlocks") for c in values_at(p, key)]
+        peers += [x for pl in values_at(p, "prefixListIds") for x in prefix_list_peers(rule, "prefixListIds", pl)]
+        peers += group_peers(roles, rule, "sourceSecurityGroupId", peek(p, "sourceSecurityGroupId"))
+        if is_true(peek(p, "self")):
+            peers.append(Peer(group.name, roles=roles_of(roles, [group])))
+        found += rule_flows(rule, "protocol", peek(p, "protocol"), peek(p, "fromPort"), peek(p, "toPort"), peers,
+                            {k: peek(p, k) for k in ("protocol", "fromPort", "toPort", "cidrBlocks", "ipv6CidrBlocks")})
+    return found
+
+
+def acl_flows(args: StackValidationArgs, acl: PolicyResource, direction: str) -> list[Flow] | None:
+    """The ACL's entries of one direction, lowest number first; None while any entry is not yet known."""
+    entries: list[tuple[PolicyResource, str, Mapping[str, Any], str, str]] = [
+        (acl, f"{direction}.{i}", {k: peek(acl.props, f"{direction}.{i}.{k}") for k in (
+            "ruleNo", "action", "protocol", "fromPort", "toPort", "cidrBlock", "ipv6CidrBlock")}, "ruleNo", "action")
+        for i, _ in enumerate(values_at(acl.props, direction))]
+    for rule in consumers(args, acl, NETWORK_ACL_RULE, "networkAclId"):
+        if is_true(peek(rule.props, "egress")) == (direction == "egress"):
+            entries.append((rule, "ruleNumber", {k: peek(rule.props, k) for k in (
+                "ruleNumber", "ruleAction", "protocol", "fromPort", "toPort", "cidrBlock", "ipv6CidrBlock")}, "ruleNumber", "ruleAction"))
+    flows = []
+    for resource, path, e, number, action in entries:
+        peer = address_peer(e["cidrBlock"]) or address_peer(e["ipv6CidrBlock"])
+        found = rule_flows(resource, path, e["protocol"], e["fromPort"], e["toPort"], [peer], dict(e),
+                           number=e[number] if is_count(e[number]) else None, allow=e[action] == "allow")
+        if len(found) != 1 or found[0].number is None or e[action] not in ("allow", "deny"):
+            return None
+        flows += found
+    return sorted(flows, key=lambda f: f.number)
+
+
+# --- cells: one representative point per piece of the space no boundary crosses ------------------------------------
+
+def pieces(interval: Interval, cuts: list[int]) -> list[Interval]:
+    """`interval` cut before every cut point inside it."""
+    low, high = interval
+    starts = [low, *(c for c in cuts if low < c <= high)]
+    return [(s, (starts[i + 1] - 1) if i + 1 < len(starts) else high) for i, s in enumerate(starts)]
+
+
+@dataclass(frozen=True)
+class Cuts:
+    protocols: tuple[int, ...]
+    ports: list[int]
+    addresses: dict[int, list[int]]
+
+
+def cuts_of(flows: list[Flow], allowances: list[Allowance]) -> Cuts:
+    protocols = {ICMP, ICMPV6, TCP, UDP} | {f.protocol for f in flows} | {a.protocol for a in allowances}
+    protocols.add(next(p for p in UNASSIGNED_PROTOCOLS if p not in protocols))
+    ports = {b for f in flows for b in (f.ports[0], f.ports[1] + 1)} | {b for a in allowances for lo, hi in a.ports for b in (lo, hi + 1)}
+    addresses: dict[int, set[int]] = {4: set(), 6: set()}
+    spans = [f.peer.addresses for f in flows if f.peer.addresses] + [x for a in allowances for x in a.addresses]
+    for version, first, last in spans:
+        addresses[version] |= {first, last + 1}
+    # TCP and UDP first: the first cell beyond intent is the one reported, and ports are what people read first.
+    ordered = sorted(protocols - {ALL_TRAFFIC}, key=lambda p: (p not in PORTED, p))
+    return Cuts(tuple(ordered), sorted(ports), {v: sorted(c) for v, c in addresses.items()})
+
+
+def cells(flow: Flow, cuts: Cuts) -> Iterator[tuple[int, Interval | None, Peer]]:
+    """(protocol, port piece or None, peer piece) covering everything the flow matches."""
+    peers = [flow.peer]
+    if flow.peer.addresses is not None:
+        version, first, last = flow.peer.addresses
+        peers = [Peer(flow.peer.text, (version, lo, hi)) for lo, hi in pieces((first, last), cuts.addresses[version])]
+    for protocol in (cuts.protocols if flow.protocol == ALL_TRAFFIC else (flow.protocol,)):
+        ports: list[Interval | None] = list(pieces(flow.ports if flow.protocol != ALL_TRAFFIC else WHOLE_RANGE, cuts.ports)) \
+            if protocol in PORTED else [None]
+        for port in ports:
+            for peer in peers:
+                yield protocol, port, peer
+
+
+def describe(protocol: int, port: Interval | None, peer: Peer, preposition: str) -> str:
+    """A cell in words: `tcp port 443 from 0.0.0.0-10.29.255.255`, `udp ports 1024-65535 to security group x (app)`."""
+    name = {TCP: "tcp", UDP: "udp", ICMP: "icmp", ICMPV6: "icmpv6"}.get(protocol, f"protocol {protocol}")
+    ports = "" if port is None else f" port {port[0]}" if port[0] == port[1] else f" ports {port[0]}-{port[1]}"
+    where = peer.text
+    if peer.addresses is not None:
+        version, first, last = peer.addresses
+        kind = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        networks = list(ipaddress.summarize_address_range(kind(first), kind(last)))
+        where = str(networks[0]) if len(networks) == 1 else f"{kind(first)}-{kind(last)}"
+    elif peer.roles is not None:
+        where = f"security group {peer.text} ({', '.join(sorted(peer.roles)) or 'not of this stack'})"
+    elif peer.service is not None:
+        where = f"prefix list {peer.text} ({peer.service or 'not a gateway endpoint of this stack'})"
+    return f"{name}{ports} {preposition} {where}"
+
+
+def beyond_intent(flows: list[Flow], allowances: list[Allowance], ordered: bool, preposition: str) -> Iterator[tuple[Flow, str]]:
+    """Each flow that lets through something no allowance covers, with the first such cell. With `ordered` (network
+    ACLs) a flow decides only what no earlier flow matched, and only allow entries let anything through."""
+    cuts = cuts_of(flows, allowances)
+    for i, flow in enumerate(flows):
+        if not flow.allow:
+            continue
+        for protocol, port, peer in cells(flow, cuts):
+            point = None if port is None else port[0]
+            if ordered and any(earlier.matches(protocol, point, peer) for earlier in flows[:i]):
+                continue
+            if not any(a.covers(protocol, point, peer) for a in allowances):
+                yield flow, describe(protocol, port, peer, preposition)
+                break
+
+
+def intent_text(allowances: list[Allowance]) -> str:
+    return "; ".join(a.text for a in allowances) or "nothing"
+
+
+# --- NET-07, NET-02, NET-01: security groups and network ACLs ------------------------------------------------------
+
+def judge_groups(args: StackValidationArgs, report: ReportViolation, direction: str) -> None:
+    roles = group_roles(args)
+    groups = of_type(args, *GROUP_RESOURCES) + [v for v in of_type(args, VPC) if any(
+        consumers(args, v, t, "securityGroupId") for t in (INGRESS_RULE, EGRESS_RULE, SECURITY_GROUP_RULE))]
+    verb, preposition = ("admits", "from") if direction == "ingress" else ("sends", "to")
+    for group in groups:
+        networks = vpc_of(group)
+        if networks is None:
+            continue
+        flows = inline_flows(roles, group, direction) + separate_flows(args, roles, group, direction)
+        for role in sorted(roles.get(group.urn, {"unassigned"})):
+            allowances = intended(args, "security_groups", role, direction, networks)
+            for flow, cell in beyond_intent(flows, allowances, ordered=False, preposition=preposition):
+                violation(report, f"{group.name} ({role}) {verb} {cell}, beyond what {INTENT_FILE} intends", path=flow.path,
+                          actual=flow.evidence, expected=f"{role} {direction} only: {intent_text(allowances)}", urn=flow.resource.urn)
+
+
+def judge_acls(args: StackValidationArgs, report: ReportViolation, direction: str) -> None:
+    verb, preposition = ("admits", "from") if direction == "ingress" else ("sends", "to")
+    for acl in of_type(args, *NETWORK_ACLS):
+        networks, flows = vpc_of(acl), acl_flows(args, acl, direction)
+        if networks is None or flows is None:
+            continue
+        for tier in sorted(acl_tiers(args, acl)):
+            allowances = intended(args, "network_acls", tier, direction, networks)
+            for flow, cell in beyond_intent(flows, allowances, ordered=True, preposition=preposition):
+                violation(report, f"{acl.name} ({tier} tier) {verb} {cell}, beyond what {INTENT_FILE} intends", path=flow.path,
+                          actual=flow.evidence, expected=f"{tier} {direction} only: {intent_text(allowances)}", urn=flow.resource.urn)
+
+
+@stack_rule("NET-07")
+def security_groups_admit_only_the_intended_sources(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every security group admits, per port and source, nothing beyond what policies/network-reachability.yaml intends
+    for its role (load balancer, app, database, endpoints, default). Implemented by components/edge.py, app_tier.py,
+    database.py, environment.py and network.py (security groups and their ingress rules)."""
+    judge_groups(args, report, "ingress")
+
+
+@stack_rule("NET-07")
+def security_groups_send_only_to_the_intended_destinations(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every security group sends, per port and destination, nothing beyond what policies/network-reachability.yaml
+    intends for its role. Implemented by components/edge.py, app_tier.py and network.py (egress rules)."""
+    judge_groups(args, report, "egress")
+
+
+@stack_rule("NET-01")
+def network_acls_admit_only_the_intended_traffic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every network ACL, its entries taken in rule-number order, admits nothing beyond what
+    policies/network-reachability.yaml intends for its subnets' tier. Implemented by components/network.py
+    (NETWORK_ACL_RULES, _lock_down_defaults)."""
+    judge_acls(args, report, "ingress")
+
+
+@stack_rule("NET-02")
+def network_acls_send_only_the_intended_traffic(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every network ACL, its entries taken in rule-number order, lets nothing out beyond what
+    policies/network-reachability.yaml intends for its subnets' tier. Implemented by components/network.py
+    (NETWORK_ACL_RULES, _lock_down_defaults)."""
+    judge_acls(args, report, "egress")
+
+
+# --- NET-03 (issue 14): what an endpoint policy lets through, judged as IAM evaluates a request ----------------------
+
+# Accounts a request may come from or go to besides the stack's own: one nobody names, and every account the policy
+# itself names (an account added to a condition is another account, not ours, unless the stack's ARNs say so).
+ENDPOINT_PROBE_ACCOUNT = "999988887777"
+ACCOUNT_LITERAL = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+PROBE_ACTIONS = ("s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:ListBucket", "dynamodb:PutItem", "dynamodb:GetItem",
+                 "kms:Decrypt", "ssm:GetParameter", "secretsmanager:GetSecretValue", "sts:AssumeRole", "logs:PutLogEvents")
+ENDPOINT_ARN = re.compile(r"^arn:(?P<partition>[a-z0-9-]+):ec2:[a-z0-9-]*:(?P<account>[0-9]{12}):")
+
+
+def concrete(pattern: Any) -> str:
+    """A request value that an IAM pattern matches (`s3:Get*` -> `s3:GetProbe`)."""
+    return str(pattern).replace("*", "Probe").replace("?", "x")
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    principal_account: str | None  # None: an anonymous (unsigned) request
+    resource_account: str
+    action: str
+    resource: str
+
+    def context(self) -> dict[str, str | None]:
+        principal = f"arn:aws:iam::{self.principal_account}:role/endpoint-probe" if self.principal_account else None
+        return {"aws:principalaccount": self.principal_account, "aws:resourceaccount": self.resource_account,
+                "aws:principalarn": principal}
+
+
+def endpoint_requests(doc: Mapping[str, Any], own: set[str], region: str, partition: str) -> Iterator[EndpointRequest]:
+    """The requests to try: principals of this account, of other accounts and anonymous; resources of this account and
+    of others; every action and resource the policy names (made concrete) and a sample of each service's."""
+    named = set(ACCOUNT_LITERAL.findall(json_text(doc)))
+    foreign = {ENDPOINT_PROBE_ACCOUNT} | (named - own)
+    allows = [s for s in statements(doc) if s.get("Effect") == "Allow"]
+    samples = [f"arn:{partition}:s3:::endpoint-probe-bucket/probe", f"arn:{partition}:s3:::endpoint-probe-bucket",
+               f"arn:{partition}:dynamodb:{region}:{ENDPOINT_PROBE_ACCOUNT}:table/probe"]
+    actions = [*PROBE_ACTIONS, *sorted({concrete(a) for s in allows for a in as_list(s.get("Action"))} - set(PROBE_ACTIONS))]
+    resources = [*samples, *sorted({concrete(r) for s in allows for r in as_list(s.get("Resource"))} - set(samples))]
+    for principal in [*sorted(own), *sorted(foreign), None]:
+        for account in [*sorted(own), *sorted(foreign)]:
+            for action in actions:
+                for resource in resources:
+                    yield EndpointRequest(principal, account, action, resource)
+
+
+def json_text(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True)
+
+
+def public_read(request: EndpointRequest, region: str, partition: str) -> bool:
+    """Whether the request only reads an object of an AWS-owned bucket the intent lists (whoever asks)."""
+    from fnmatch import fnmatchcase
+
+    intent = reachability()["vpc_endpoints"]["public_reads"]
+    objects = [f"arn:{partition}:s3:::{bucket.format(region=region)}/*" for bucket in intent["buckets"]]
+    return (request.action.lower() in {a.lower() for a in intent["actions"]}
+            and any(fnmatchcase(request.resource, o) for o in objects))
+
+
+def endpoint_own_accounts(args: StackValidationArgs, endpoint: PolicyResource, doc: Mapping[str, Any]) -> set[str]:
+    """This account: the endpoint's ARN's, else the stack's ARNs'; at a first preview (no ARN known) every account the
+    policy names is taken for this one, so only a principal or resource of an unnamed account is foreign there."""
+    from policies.rules.audit import PROBE_ACCOUNT, stack_accounts
+
+    arn = peek(endpoint.props, "arn")
+    match = ENDPOINT_ARN.match(arn) if isinstance(arn, str) and not is_unknown(arn) else None
+    if match:
+        return {match["account"]}
+    known = set(stack_accounts(args)) - {PROBE_ACCOUNT}
+    return known or set(ACCOUNT_LITERAL.findall(json_text(doc))) or {PROBE_ACCOUNT}
+
+
+def unintended_grants(args: StackValidationArgs, endpoint: PolicyResource, doc: Mapping[str, Any]) -> Iterator[tuple[int, EndpointRequest]]:
+    """(index of the Allow that grants it, request) for each statement that lets through a request the intent does
+    not: a principal of another account, or (gateway endpoints) a resource of another account, beyond the public reads."""
+    from caseshield.iam_analysis import applies
+
+    kind = peek(endpoint.props, "vpcEndpointType") or DEFAULT_ENDPOINT_TYPE
+    name = str(peek(endpoint.props, "serviceName"))
+    region = name.split(".")[2] if SERVICE_NAME.match(name) else ""
+    arn = peek(endpoint.props, "arn")
+    partition = arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
+    any_resource = bool(reachability()["vpc_endpoints"]["resources_of_any_account"].get(kind, False))
+    own = endpoint_own_accounts(args, endpoint, doc)
+    found = statements(doc)
+    reported: set[int] = set()
+    for request in endpoint_requests(doc, own, region, partition):
+        context = request.context()
+        granting = [i for i, s in enumerate(found) if i not in reported and applies(s, "Allow", request.action, request.resource, context)]
+        if not granting or any(applies(s, "Deny", request.action, request.resource, context) for s in found):
+            continue
+        ours = request.principal_account in own and (any_resource or request.resource_account in own)
+        if ours or public_read(request, region, partition):
+            continue
+        reported.add(granting[0])
+        yield granting[0], request
+
+
+@stack_rule("NET-03")
+def vpc_endpoint_policies_grant_only_the_intended_access(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every VPC endpoint policy, evaluated as IAM evaluates a request, lets through only this account's principals
+    (and, through a gateway endpoint, to this account's resources), besides reads of the AWS-owned buckets of
+    policies/network-reachability.yaml. Implemented by components/network.py (own_account_only, gateway_endpoint_policy,
+    interface_endpoint_policy)."""
+    for endpoint in of_type(args, VPC_ENDPOINT):
+        policy = reveal(peek(endpoint.props, "policy"))
+        if is_unknown(policy) or is_unknown(peek(endpoint.props, "vpcEndpointType")) or is_unknown(peek(endpoint.props, "serviceName")):
+            continue
+        doc = document(policy)
+        if doc is None:
+            violation(report, f"{endpoint.name} has no endpoint policy: the default lets anyone through to anything",
+                      path="policy", actual=policy, expected=f"a policy granting no more than {INTENT_FILE} intends", urn=endpoint.urn)
+            continue
+        for index, request in unintended_grants(args, endpoint, doc):
+            who = f"account {request.principal_account}" if request.principal_account else "anonymous requests"
+            violation(report, f"{endpoint.name} lets {who} call {request.action} on {request.resource} of account "
+                      f"{request.resource_account}, beyond what {INTENT_FILE} intends", path=f"policy.Statement.{index}",
+                      actual=statements(doc)[index], expected="principals of this account only (and, through a gateway endpoint, "
+                      "resources of this account only), besides reads of the listed AWS-owned buckets", urn=endpoint.urn)
