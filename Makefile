@@ -34,11 +34,11 @@ $(CHECKOV): tools/checkov-requirements.txt
 	.tools/checkov/bin/pip install --quiet -r tools/checkov-requirements.txt
 	touch $@
 
+# The hand-written mutants and the generated ones (issue 14: systematic weakenings of the recorded graphs, ~2.5 min).
 report: setup tools
-	.venv/bin/caseshield check --stack all --mutants --format md,html,json,sarif,junit --out reports
+	.venv/bin/caseshield check --stack all --mutants --generated-mutants --format md,html,json,sarif,junit --out reports
 
-# The generated mutants (issue 14): thousands of systematic weakenings of the recorded graphs, about an hour on 2 cores
-# today, so kept out of `make report` until the run fits in minutes.
+# The generated mutants alone (while mending rules: minutes, not the hand-written mutants' quarter of an hour).
 generated-mutants: setup tools
 	.venv/bin/caseshield check --stack all --generated-mutants --format md,html,json,sarif,junit --out reports/generated
 

@@ -181,14 +181,27 @@ def _names(statement: Statement, field: str, value: str) -> bool:
 
 
 def _admits(statement: Statement, principal: str, account_root: str) -> bool:
-    """Whether a resource policy statement's Principal includes the principal (identity policies have none)."""
+    """Whether a resource policy statement's Principal includes the principal (identity policies have none). A
+    service principal (`cloudtrail.amazonaws.com`) is named under `Service`, an identity provider under `Federated`;
+    anything else under `AWS` (an ARN, or the account root that stands for every principal of the account)."""
     if "Principal" not in statement:
         return True
     named = statement["Principal"]
     if named == "*":
         return True
-    aws = [str(p) for p in _as_list(named.get("AWS"))] if isinstance(named, Mapping) else []
+    if not isinstance(named, Mapping):
+        return False
+    if is_service(principal):
+        return principal in [str(p) for p in _as_list(named.get("Service"))]
+    if principal.startswith("arn:") and ":oidc-provider/" in principal:
+        return principal in [str(p) for p in _as_list(named.get("Federated"))]
+    aws = [str(p) for p in _as_list(named.get("AWS"))]
     return "*" in aws or principal in aws or account_root in aws
+
+
+def is_service(principal: str) -> bool:
+    """An AWS service principal, as a resource policy names it (`logs.eu-west-1.amazonaws.com` included)."""
+    return not principal.startswith("arn:") and principal.endswith(".amazonaws.com")
 
 
 # The account part of an IAM principal's ARN (role or user): a Principal naming the account's root admits it.
@@ -250,4 +263,4 @@ def escalation_methods() -> dict[str, tuple[str, ...]]:
 
 
 __all__ = ["Context", "EscalationPath", "Principal", "admitted_outsiders", "allowed_actions", "applies", "combined", "condition_holds",
-           "effective_escalation_paths", "escalation_methods", "escalation_paths", "may"]
+           "effective_escalation_paths", "escalation_methods", "escalation_paths", "is_service", "may"]

@@ -24,6 +24,8 @@ MATRIX_PATH = ROOT / "policies" / "role-matrix.yaml"
 FLOORS_PATH = ROOT / "policies" / "role-matrix-floors.yaml"
 LEVELS = ("read", "write", "manage")
 TRUSTS = ("human", "oidc", "vendor")
+# IAM's default session (and the firm's ceiling) for people and the pipeline; vendor sessions are a stack setting.
+DEFAULT_SESSION_SECONDS = {"human": 3600, "oidc": 3600}
 
 
 class RoleMatrixError(ValueError):
@@ -80,6 +82,8 @@ class RoleMatrix:
     database_users: dict[str, str]
     roles: dict[str, Role]
     constraints: tuple[Constraint, ...] = field(default=())
+    # Trust kind (human, oidc) -> the longest session its roles may be issued (`sessions.max_seconds`).
+    session_max_seconds: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SESSION_SECONDS))
 
     def actions_for(self, data_class: str, level: str) -> list[str]:
         """Cumulative actions of `level` on `data_class` (manage includes write includes read)."""
@@ -167,6 +171,8 @@ def parse(document: dict[str, Any]) -> RoleMatrix:
         mfa_max_age_seconds=int((document.get("mfa") or {}).get("max_age_seconds", 3600)),
         actions=actions, database_users=dict(document.get("database_users") or {}), roles=roles,
         constraints=tuple(constraints),
+        session_max_seconds={**DEFAULT_SESSION_SECONDS,
+                             **{k: int(v) for k, v in ((document.get("sessions") or {}).get("max_seconds") or {}).items()}},
     )
     broken = matrix.violations()
     if broken:

@@ -8,10 +8,11 @@ the error then tells the reader exactly what to write instead.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -133,9 +134,19 @@ def _key_problems(error: ValidationError) -> list[Problem]:
 
 
 def load(path: Path, schema_name: str, *, max_bytes: int = strict_yaml.MAX_BYTES) -> Any:
-    """Parse `path` strictly and validate it against `schema_name`; raises `InputError` listing every problem."""
-    document = strict_yaml.load(path, max_bytes=max_bytes)
+    """Parse `path` strictly and validate it against `schema_name`; raises `InputError` listing every problem.
+
+    The file is read every time (an edit is always seen), but a text parsed and validated before is not parsed again:
+    rules read escalation.yaml and the role matrix once per policy run, thousands of times in a mutant run. The caller
+    gets its own copy."""
+    return copy.deepcopy(_validated(strict_yaml.read(path, max_bytes=max_bytes), strict_yaml.display_path(path),
+                                    schema_name))
+
+
+@lru_cache(maxsize=64)
+def _validated(text: str, file: str, schema_name: str) -> Any:
+    document = strict_yaml.loads(text, file)
     found = problems(document, schema_name)
     if found:
-        raise InputError(strict_yaml.display_path(path), found)
+        raise InputError(file, found)
     return document

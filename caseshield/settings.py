@@ -503,6 +503,14 @@ def alert_emails_are_valid(s: Settings) -> Iterable[Problem]:
     if len({e.lower() for e in s.alert_emails}) != len(s.alert_emails):
         yield Problem("caseshield:alertEmails", list(s.alert_emails), "lists an address twice.",
                       "remove the duplicate under caseshield:alertEmails.")
+    from policies import floors  # IR-01's floor: how many people an incident pages in this tier
+
+    needed = int(floors.floor("incident_recipients", s.environment if s.environment in ENVIRONMENTS else "dev"))
+    if s.alert_emails and len(s.alert_emails) < needed:
+        yield Problem("caseshield:alertEmails", list(s.alert_emails),
+                      f"pages {len(s.alert_emails)} person, fewer than the {needed} a {s.environment} incident must reach "
+                      "(policies/floors.yaml incident_recipients).",
+                      "add a second address (e.g. the IT operations on-call) under caseshield:alertEmails.")
 
 
 @rule

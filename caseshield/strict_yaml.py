@@ -130,6 +130,11 @@ def loads(text: str, file: str) -> Any:
 
 def load(path: Path, *, max_bytes: int = MAX_BYTES) -> Any:
     """Read and parse one input file: bounded size, UTF-8, strict YAML; raises `InputError` naming the file."""
+    return loads(read(path, max_bytes=max_bytes), display_path(path))
+
+
+def read(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
+    """One input file's text: bounded size, UTF-8; raises `InputError` naming the file."""
     file = display_path(path)
     try:
         with path.open("rb") as handle:
@@ -141,8 +146,7 @@ def load(path: Path, *, max_bytes: int = MAX_BYTES) -> Any:
         raise InputError(file, [Problem("the file", f"more than {max_bytes} bytes", "is larger than any input needs.",
                                         "remove what does not belong there.")])
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(file, [Problem("the file", None, f"is not UTF-8 text (byte {error.start}).",
                                         "save it as UTF-8.")]) from None
-    return loads(text, file)

@@ -26,7 +26,7 @@ from caseshield import role_matrix, schemas
 from caseshield.project import ROOT
 from caseshield.settings import Settings
 from components.base import child, policy_document, role_arn, role_name
-from components.identity import boundary_name
+from components.identity import SOD_POLICY_NAME, boundary_name
 
 ALARMS_PATH = ROOT / "policies" / "alarms.yaml"
 RUNBOOK_RE = re.compile(r"^runbooks/[a-z0-9/-]+\.md$")
@@ -38,9 +38,6 @@ PLACEHOLDERS = ("<break-glass-role-name>", "<break-glass-role-arn>", "<boundary-
 PLACEHOLDER_RE = re.compile(r"<[a-z0-9-]+>")
 # CloudWatch Logs refuses a filter pattern longer than this (PutMetricFilter, filterPattern).
 MAX_PATTERN_LENGTH = 1024
-# The name components/identity.py gives the inline policy holding a role's segregation-of-duties denies
-# (RoleMatrixRoles._permissions); tests/test_guardrail_alarms.py checks it against the recorded program.
-SOD_POLICY_NAME = "segregation-of-duties"
 
 
 @dataclass(frozen=True)

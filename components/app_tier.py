@@ -154,6 +154,7 @@ class ApplicationTier(pulumi.ComponentResource):
         group = aws.cloudwatch.LogGroup(f"{name}-ssm-sessions", name=f"/caseshield/{s.stack}/ssm-sessions",
                                         kms_key_id=args.session_log_key.arn,
                                         retention_in_days=s.audit_log_retention_days,
+                                        deletion_protection_enabled=s.is_prod,
                                         tags={"data-classification": "audit-logs"}, opts=stateful(self, s))
         aws.ssm.Document(
             f"{name}-session-preferences",

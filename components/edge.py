@@ -252,6 +252,7 @@ class EdgeProtection(pulumi.ComponentResource):
         group = aws.cloudwatch.LogGroup(f"{name}-waf-logs", name=f"{WAF_LOG_GROUP_PREFIX}{s.name_prefix}",
                                         kms_key_id=args.waf_log_key.arn,
                                         retention_in_days=s.operational_log_retention_days,
+                                        deletion_protection_enabled=s.is_prod,
                                         tags={"data-classification": "operational-logs"}, opts=stateful(self, s))
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-waf-logging",

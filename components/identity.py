@@ -37,6 +37,9 @@ from components.service_roles import service_boundary_arn
 SESSION_SECONDS = 3600
 OIDC_AUDIENCE = "sts.amazonaws.com"
 EXTERNAL_ID_LENGTH = 32
+# The inline policy holding a role's segregation-of-duties denies; the guardrail alarm (components/alerting.py) watches
+# writes to it by this name.
+SOD_POLICY_NAME = "segregation-of-duties"
 # What a data-class key grants its users; writers also encrypt.
 KEY_READ_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
 KEY_WRITE_ACTIONS = [*KEY_READ_ACTIONS, "kms:Encrypt"]
@@ -216,7 +219,8 @@ class RoleMatrixRoles(pulumi.ComponentResource):
             name=role_name(s, role.name),
             description=role.description[:1000],
             assume_role_policy=self._trust_policy(role, args),
-            max_session_duration=s.vendor_session_hours * 3600 if role.trust == "vendor" else SESSION_SECONDS,
+            max_session_duration=(s.vendor_session_hours * 3600 if role.trust == "vendor"
+                                  else args.matrix.session_max_seconds.get(role.trust, SESSION_SECONDS)),
             permissions_boundary=self.boundary.arn,
             tags={"role-matrix-role": role.name, "trust": role.trust},
             opts=child(self),
@@ -250,7 +254,7 @@ class RoleMatrixRoles(pulumi.ComponentResource):
             documents[LIVE_AUDIT_POLICY] = live_audit_document()
         denies = segregation_statements(role, args)
         if denies:
-            documents["segregation-of-duties"] = policy_document(denies)
+            documents[SOD_POLICY_NAME] = policy_document(denies)
         for policy_name, document in documents.items():
             aws.iam.RolePolicy(f"{name}-{role.name}-{policy_name}", name=policy_name, role=role_resource.name,
                                policy=document, opts=child(role_resource))
@@ -578,6 +582,9 @@ def deploy_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
     has no condition key for what a new policy grants, so an alarm after the fact was the only other choice): a
     key-policy change in the program fails the pipeline's `pulumi up` and is applied by the human key
     administrator. And it may not change any blueprint role's trust, or delete one: trust changes are break-glass's.
+    Nor may it edit the service boundary (a new or default version, deleting it): with it rewritten, the deployer
+    could put any policy on the instance role it passes to EC2 and run code that reads case data; a change to it in
+    the program is applied by break-glass, as for the matrix boundary.
     These denies live in the deployer's own policy, which nobody under the boundary may change
     (`protected_role_names`); the boundary's guardrails bind it as well."""
     from caseshield import escalation
@@ -587,7 +594,11 @@ def deploy_statements(args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
              "Resource": "*"},
             {"Sid": "DeployerNeverRewritesKeys", "Effect": "Deny", "Action": DEPLOYER_KEY_DENIES, "Resource": "*"},
             {"Sid": "RolesKeepTheirTrust", "Effect": "Deny", "Action": ROLE_TRUST_ACTIONS,
-             "Resource": f"arn:{args.partition}:iam::{args.account_id}:role/{args.settings.name_prefix}-*"}]
+             "Resource": f"arn:{args.partition}:iam::{args.account_id}:role/{args.settings.name_prefix}-*"},
+            # The service boundary is what keeps a service role the deployer may change (and pass to EC2) off case
+            # content; like the matrix boundary, it is edited only through break-glass.
+            {"Sid": "ServiceBoundaryChangesThroughBreakGlass", "Effect": "Deny", "Action": BOUNDARY_EDIT_ACTIONS,
+             "Resource": service_boundary_arn(args.settings, args.partition, args.account_id)}]
 
 
 def live_audit_document() -> str:
@@ -600,22 +611,27 @@ def live_audit_document() -> str:
 
 def segregation_statements(role: Role, args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
     """Explicit denies for each segregation-of-duties constraint naming `role`: they win over any allow, so the
-    constraint holds even for roles with broad rights or managed policies."""
+    constraint holds even for roles with broad rights or managed policies.
+
+    Each denied request is written once: a role that a no_data_access constraint already denies every key use on
+    "*" (the deployer) gets no per-key decrypt denies from its no_access_to constraints, which would repeat a
+    subset of that deny (and a copy whose removal changes nothing is a deny nobody can tell is missing)."""
     statements: list[dict[str, Any]] = []
-    for constraint in args.matrix.constraints:
-        if role.name not in constraint.roles:
-            continue
+    mine = [c for c in args.matrix.constraints if role.name in c.roles]
+    keyless = any(c.rule == "no_data_access" for c in mine)
+    for constraint in mine:
         if constraint.rule == "no_data_access":
             statements.append({"Sid": sid(constraint.id), "Effect": "Deny", "Action": CRYPTO_ACTIONS, "Resource": "*"})
         elif constraint.rule == "no_access_to":
-            statements += content_denies(constraint, args)
+            statements += content_denies(constraint, args, keys_denied=keyless)
     return statements
 
 
-def content_denies(constraint: Constraint, args: RoleMatrixRolesArgs) -> list[dict[str, Any]]:
+def content_denies(constraint: Constraint, args: RoleMatrixRolesArgs, *, keys_denied: bool = False) -> list[dict[str, Any]]:
     """Deny any touch of the content of the constraint's data classes: every matrix action of the class except
-    Describe*/List* on its resources, logging in to its database, and decrypting with its key. Describe/List
-    stay allowed because deploy tooling reads resource configuration back (S3 HeadBucket needs s3:ListBucket)."""
+    Describe*/List* on its resources, logging in to its database, and decrypting with its key (unless `keys_denied`:
+    the role is denied every key use on "*" already). Describe/List stay allowed because deploy tooling reads
+    resource configuration back (S3 HeadBucket needs s3:ListBucket)."""
     statements: list[dict[str, Any]] = []
     for dc in constraint.data_classes:
         scope = args.scopes.get(dc)
@@ -628,8 +644,9 @@ def content_denies(constraint: Constraint, args: RoleMatrixRolesArgs) -> list[di
         if scope.database_user_arn_prefix is not None:
             statements.append({"Sid": sid(constraint.id, dc, "login"), "Effect": "Deny", "Action": "rds-db:connect",
                                "Resource": pulumi.Output.concat(scope.database_user_arn_prefix, "/*")})
-        statements.append({"Sid": sid(constraint.id, dc, "decrypt"), "Effect": "Deny",
-                           "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": scope.key_arn})
+        if not keys_denied:
+            statements.append({"Sid": sid(constraint.id, dc, "decrypt"), "Effect": "Deny",
+                               "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": scope.key_arn})
     return statements
 
 

@@ -75,7 +75,8 @@ def test_mutant_is_caught(mutant_id: str) -> None:
     mutant = MUTANTS[mutant_id]
     result = run_mutant(mutant, policies(), set(baseline(mutant.stack)))
     assert result.killed, f"{mutant_id} ({mutant.description}) broke {mutant.control} and nothing caught it"
-    assert all(r == "settings" or RULES[r].control == mutant.control for r in result.caught_by)
+    # The control the mutant breaks must be among those that catch it (another control noticing too is defence in depth).
+    assert any(r == "settings" or RULES[r].control == mutant.control for r in result.caught_by), result.caught_by
 
 
 def test_every_control_has_a_mutant() -> None:

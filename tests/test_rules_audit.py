@@ -96,7 +96,7 @@ def world(env: str = "prod") -> World:
     b.add("recorder", mon.RECORDER, {"recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": True}})
     b.add("recorder-status", mon.RECORDER_STATUS, {"isEnabled": True}, {"name": ["recorder"]})
     b.add("delivery", mon.DELIVERY_CHANNEL, {"s3BucketName": "archive"}, {"s3BucketName": ["archive"]})
-    for identifier in mon.CONFIG_RULES:
+    for identifier in mon.required_config_rules(env):
         b.add(f"rule-{identifier}", mon.CONFIG_RULE, {"source": {"owner": "AWS", "sourceIdentifier": identifier},
                                                      "description": "Checked. Runbook: runbooks/incident-response.md"})
 
@@ -104,6 +104,7 @@ def world(env: str = "prod") -> World:
     b.add("topic", mon.TOPIC, {"name": "cs-prod-incidents"}, parent="alerting")
     b.add("topic-policy", mon.TOPIC_POLICY, {"arn": "arn:topic", "policy": policy(*TOPIC_STATEMENTS)}, {"arn": ["topic"]})
     b.add("subscription", mon.TOPIC_SUBSCRIPTION, {"protocol": "email", "endpoint": "oncall@lawfirm.example"}, {"topic": ["topic"]})
+    b.add("subscription-2", mon.TOPIC_SUBSCRIPTION, {"protocol": "email", "endpoint": "it-ops@lawfirm.example"}, {"topic": ["topic"]})
     for row in mon.alarm_rows():
         b.add(f"{row.id}-filter", mon.METRIC_FILTER, {"logGroupName": "/trail", "pattern": rendered(row),
                                                       "metricTransformation": {"name": row.metric, "namespace": "CIS"}},
@@ -120,8 +121,12 @@ def world(env: str = "prod") -> World:
     b.add("monitoring-role-managed", mon.ROLE_POLICY_ATTACHMENT, {
         "role": "cs-prod-rds-monitoring", "policyArn": f"arn:aws:iam::aws:{mon.RDS_MONITORING_POLICY}"},
         {"role": ["monitoring-role"]})
-    b.add("database", mon.RDS_INSTANCE, {"monitoringInterval": 60, "monitoringRoleArn": "arn:role"},
-          {"monitoringRoleArn": ["monitoring-role"]})
+    b.add("database-parameters", "aws:rds/parameterGroup:ParameterGroup", {"parameters": [
+        {"name": "log_connections", "value": "1"}, {"name": "log_disconnections", "value": "1"},
+        {"name": "shared_preload_libraries", "value": "pgaudit"}, {"name": "pgaudit.log", "value": "ddl,role"}]})
+    b.add("database", mon.RDS_INSTANCE, {"monitoringInterval": 60, "monitoringRoleArn": "arn:role",
+                                         "enabledCloudwatchLogsExports": ["postgresql", "upgrade"], "parameterGroupName": "params"},
+          {"monitoringRoleArn": ["monitoring-role"], "parameterGroupName": ["database-parameters"]})
     return b.world
 
 
@@ -147,6 +152,19 @@ def test_trail_coverage(prop: str, value: Any, fires: bool) -> None:
     else:
         props(w["trail"])[prop] = value
     assert bool(check(aud.trail_covers_all_regions_with_validation, w)) is fires
+
+
+@pytest.mark.parametrize(("selectors", "fires"), [
+    ([{"includeManagementEvents": False, "readWriteType": "All"}], True),
+    ([{"includeManagementEvents": True, "readWriteType": "WriteOnly"}], True),
+    ([{"includeManagementEvents": False}, {"readWriteType": "All"}], False),  # the second selector records them
+    ([{"includeManagementEvents": UNKNOWN}], False),
+    (UNKNOWN, False),
+])
+def test_trail_records_management_events(selectors: Any, fires: bool) -> None:
+    w = world()
+    props(w["trail"])["eventSelectors"] = selectors
+    assert bool(check(aud.trail_records_management_events, w)) is fires
 
 
 def test_trail_key_must_be_the_audit_logs_key_and_may_be_unknown() -> None:
@@ -309,6 +327,14 @@ def test_security_hub_standards() -> None:
     assert check(mon.security_hub_scores_fsbp_cis_and_nist, w) == []
 
 
+@pytest.mark.parametrize(("value", "fires"), [(True, False), (None, False), (UNKNOWN, False), (False, True)])
+def test_security_hub_enables_new_controls(value: object, fires: bool) -> None:
+    w = world()
+    if value is not None:
+        props(w["hub"])["autoEnableControls"] = value
+    assert bool(check(mon.security_hub_enables_new_controls, w)) is fires
+
+
 def test_config_recorder_and_delivery() -> None:
     w = world()
     props(w["recorder"])["recordingGroup"]["includeGlobalResourceTypes"] = False
@@ -323,7 +349,19 @@ def test_config_recorder_and_delivery() -> None:
 
 
 def test_managed_config_rules() -> None:
+    assert check(mon.managed_config_rules_are_deployed, world()) == []
     assert check(mon.managed_config_rules_are_deployed, without(world(), "rule-SECURITYHUB_ENABLED"))
+    assert check(mon.managed_config_rules_are_deployed, without(world(), "rule-WAFV2_LOGGING_ENABLED"))
+    assert check(mon.managed_config_rules_are_deployed, without(world(), "rule-RDS_MULTI_AZ_SUPPORT"))  # prod's own
+    assert check(mon.managed_config_rules_are_deployed, world("dev")) == []  # dev does not need Multi-AZ's rule
+
+
+def test_config_rule_floor_is_what_the_component_deploys() -> None:
+    """The floor and components/detection.py agree (the shipped stacks pass); the floor is not read from it."""
+    from components.detection import CONFIG_RULES as DEPLOYED
+
+    assert set(mon.required_config_rules("prod")) == {r.identifier for r in DEPLOYED}
+    assert set(mon.required_config_rules("dev")) == {r.identifier for r in DEPLOYED if not r.prod_only}
 
 
 def test_alarm_row_patterns_fill_placeholders_only() -> None:
@@ -398,12 +436,19 @@ def test_finding_rules_disabled_unknown_and_untargeted() -> None:
     assert check(mon.finding_rules_target_the_incident_topic, without(world(), "guardduty-target"))
 
 
-def test_incident_topic_needs_a_person() -> None:
-    assert check(mon.incident_topic_reaches_a_person, without(world(), "subscription"))
-    assert check(mon.incident_topic_reaches_a_person, without(world(), "topic", "topic-policy", "subscription"))
+def test_incident_topic_needs_enough_people() -> None:
+    rule = mon.incident_topic_reaches_enough_people
+    assert check(rule, world()) == []
+    assert check(rule, without(world(), "subscription", "subscription-2"))
+    assert check(rule, without(world(), "topic", "topic-policy", "subscription", "subscription-2"))
+    assert check(rule, without(world(), "subscription-2"))  # one person in prod: below the floor of two
+    assert check(rule, without(world("dev"), "subscription-2")) == []  # dev's floor is one
     w = world()
     props(w["subscription"])["protocol"] = "lambda"
-    assert check(mon.incident_topic_reaches_a_person, w)
+    assert check(rule, w)
+    w = world()
+    props(w["subscription-2"])["endpoint"] = "ONCALL@lawfirm.example"  # the same mailbox twice is one person
+    assert check(rule, w)
 
 
 @pytest.mark.parametrize(("statement", "fires"), [

@@ -483,3 +483,16 @@ def test_macie_covers_every_case_document_promptly(env: str, job_props: dict[str
     job = res(privacy.MACIE_JOB, {"jobType": "SCHEDULED", **job_props}, name="job", env=env, deps={"s3JobDefinition": [bucket]})
     macie = res(privacy.MACIE_ACCOUNT, {} if account is None else {"findingPublishingFrequency": account}, name="macie", env=env)
     assert bool(check(privacy.macie_covers_every_case_document_promptly, [bucket, job, macie])) is fires
+
+
+# --- DATA-06 (issue 14): every log group refuses deletion in prod ----------------------------------------------------
+
+@pytest.mark.parametrize(("env", "value", "fires"), [
+    ("prod", True, False), ("prod", False, True), ("prod", None, True), ("prod", UNKNOWN, False), ("dev", False, False)])
+def test_log_groups_refuse_deletion_in_prod(env: str, value: Any, fires: bool) -> None:
+    group_props = {} if value is None else {"deletionProtectionEnabled": value}
+    waf_group = res(dp.LOG_GROUP, group_props, "waf-logs", env)
+    trail_group = res(dp.LOG_GROUP, {"deletionProtectionEnabled": True}, "trail-logs", env)
+    found = check(dp.log_groups_refuse_deletion_in_prod, [waf_group, trail_group])
+    assert bool(found) is fires, found
+    assert all("waf-logs" in f for f in found)

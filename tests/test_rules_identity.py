@@ -14,6 +14,7 @@ import pytest
 from pulumi_policy import PolicyResource, StackValidationArgs
 
 from caseshield import escalation
+from caseshield.audit.policy import audit_policy
 from caseshield.role_matrix import Role, load
 from policies.rules import RULES, load_all
 from policies.rules import identity as iam
@@ -59,10 +60,10 @@ def add_role(b: Builder, role: Role) -> None:
                           "permissionsBoundary": BOUNDARY_ARN},
           {"permissionsBoundary": ["boundary"]}, parent="caseshield-roles")
     for dc, level in role.data.items():
-        statements = [allow(MATRIX.actions_for(dc, level)), allow(key_use(level), f"arn:key/{dc}", "UseKey")]
+        statements = [allow(MATRIX.actions_for(dc, level)), allow(key_use(level), key_arn(dc), "UseKey")]
         deps = [f"key-{dc}"]
         if dc == "case-database":
-            statements.append(allow(iam.DATABASE_LOGIN, "arn:aws:rds-db:dbuser:db/case_writer", "Login"))
+            statements.append(allow(iam.DATABASE_LOGIN, f"{DB_USERS}/{MATRIX.database_users[level]}", "Login"))
             deps.append("database")
         b.add(f"{key}-{dc}", iam.ROLE_POLICY, {"name": dc, "policy": policy(*statements)}, {"role": [key], "policy": deps}, parent=key)
     denies: list[dict[str, Any]] = []
@@ -72,12 +73,17 @@ def add_role(b: Builder, role: Role) -> None:
             denies.append(deny(list(iam.KEY_CRYPTO)))
         if role.name in c.roles and c.rule == "no_access_to":
             for dc in c.data_classes:
-                denies += [deny(iam.content_actions(MATRIX, dc)[:-1] or ["none:None"], f"arn:{dc}"),
-                           deny(iam.CONTENT_KEY_ACTION, f"arn:key/{dc}")]
+                denies += [deny(iam.content_actions(MATRIX, dc)[:-1] or ["none:None"], CLASS_ARNS.get(dc, f"arn:{dc}")),
+                           deny(iam.CONTENT_KEY_ACTION, key_arn(dc))]
+                if dc == "case-database":
+                    denies.append(deny(iam.DATABASE_LOGIN, f"{DB_USERS}/*"))
                 deps.append(f"key-{dc}")
     if denies:
         b.add(f"{key}-segregation-of-duties", iam.ROLE_POLICY, {"name": "segregation-of-duties", "policy": policy(*denies)},
               {"role": [key], "policy": deps}, parent=key)
+    if role.runs_live_audit:
+        b.add(f"{key}-live-audit", iam.ROLE_POLICY, {"name": iam.LIVE_AUDIT_POLICY, "policy": json.dumps(audit_policy())},
+              {"role": [key]}, parent=key)
     if role.deploys_infrastructure:
         b.add(f"{key}-deploy", iam.ROLE_POLICY, {"name": "deploy", "policy": policy(
             allow(["s3:*", "logs:*", "rds:*"], "*"),
@@ -88,6 +94,22 @@ def add_role(b: Builder, role: Role) -> None:
 
 
 BOUNDARY_ARN = "arn:aws:iam::123456789012:policy/cs-prod-permissions-boundary"
+# The classified resources' ARNs the world's policies name (the probe rules ask the policies about these).
+DB_USERS = "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-TESTRESOURCEID"
+CLASS_ARNS = {"case-documents": ["arn:aws:s3:::cs-prod-case-documents", "arn:aws:s3:::cs-prod-case-documents/*"]}
+
+
+def key_arn(data_class: str) -> str:
+    return f"arn:aws:kms:us-east-1:123456789012:key/{data_class}"
+
+
+def with_arns(w: World) -> World:
+    """The world with its keys' and database's ARNs known (the matrix probe rules ask the policies about them)."""
+    for dc in MATRIX.actions:
+        props(w[f"key-{dc}"])["arn"] = key_arn(dc)
+    props(w["database"]).update(arn="arn:aws:rds:us-east-1:123456789012:db:cs-prod-case-db",
+                                resourceId=DB_USERS.rsplit(":", 1)[-1])
+    return w
 
 
 def role_arn(name: str) -> str:
@@ -252,6 +274,102 @@ def test_class_not_held_and_class_policy_missing() -> None:
     assert any("does not give the role" in m for m in messages) and any("no inline policy grants case-documents" in m for m in messages)
 
 
+MATRIX_PROBE_RULES = ["data-class-policies-let-the-role-use-its-key-and-database-user",
+                      "data-class-policies-reach-nothing-outside-their-class", "roles-without-data-are-denied-key-use",
+                      "excluded-roles-are-denied-case-content"]
+
+
+@pytest.mark.parametrize("rule_id", MATRIX_PROBE_RULES)
+def test_matrix_probes_hold_in_the_compliant_world_with_known_arns(rule_id: str) -> None:
+    assert check(rule_id, with_arns(world())) == []
+
+
+def test_data_class_policies_must_let_the_role_use_its_key_and_database_user() -> None:
+    rule = "data-class-policies-let-the-role-use-its-key-and-database-user"
+    w = with_arns(world())
+    database = w[f"{role('partner')}-case-database"]
+    found = statements_of(database)
+    set_statements(database, [s for s in found if s["Sid"] != "UseKey"])
+    assert check(rule, w) == [f"{role('partner')}: case-database policy refuses what the matrix's write access needs [policy = "
+                              '["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"]; expected the '
+                              "case-database key's use and the write database user allowed]"]
+    set_statements(database, [*found[:-1], {**found[-1], "Resource": f"{DB_USERS}/case_reader"}])
+    assert check(rule, w) and "case_writer" in check(rule, w)[0]  # logs in, but as the reader
+    set_statements(database, [*found[:-1], {**found[-1], "Effect": "Deny"}])
+    assert check(rule, w)
+    assert check(rule, world()) == []  # ARNs not known yet: judged once they are
+    props(database)["policy"] = UNKNOWN  # the others are judged, and the rule is reported as not run, never passed
+    assert [s.policy for s in run(rule, w).skipped] == [rule]
+
+
+def test_data_class_policies_reach_nothing_outside_their_class() -> None:
+    rule = "data-class-policies-reach-nothing-outside-their-class"
+    w = with_arns(world())
+    database = w[f"{role('paralegal')}-case-database"]
+    found = statements_of(database)
+    set_statements(database, [{**s, "Resource": "*"} if s["Sid"] == "Login" else s for s in found])
+    messages = check(rule, w)
+    assert len(messages) == 1 and f"rds-db:connect as {DB_USERS}/case_records" in messages[0]  # the records manager's user
+    set_statements(database, [{**s, "Resource": "*"} if s["Sid"] == "UseKey" else s for s in found])
+    assert f"kms:Decrypt on {key_arn('case-documents')}" in check(rule, w)[0]  # another class's key
+    set_statements(database, [{**s, "Resource": [key_arn("case-database"), "arn:aws:kms:*:111122223333:key/*"]}
+                              if s["Sid"] == "UseKey" else s for s in found])
+    assert "111122223333:key/caseshield-probe-elsewhere" in check(rule, w)[0]  # another account's key
+    documents = w[f"{role('partner')}-case-documents"]
+    set_statements(documents, [{**statements_of(documents)[0], "Resource": "arn:aws:s3:::*"}])
+    assert any("s3:GetObject on arn:aws:s3:::caseshield-probe-elsewhere" in m for m in check(rule, w))
+    assert check(rule, world()) == []
+
+
+def test_live_auditors_must_be_able_to_run_the_live_audit() -> None:
+    rule = "live-auditors-may-run-the-live-audit"
+    w = world()
+    assert check(rule, without(w, f"{role('security-auditor')}-live-audit"))
+    audit = w[f"{role('ci-auditor')}-live-audit"]
+    found = statements_of(audit)
+    set_statements(audit, [{**found[0], "Action": [a for a in found[0]["Action"] if a != "macie2:GetMacieSession"]}])
+    assert check(rule, w) == [f"{role('ci-auditor')}: may not run the live audit [policy = [\"macie2:GetMacieSession\"]; expected "
+                              "an inline policy live-audit allowing every action of `caseshield audit --print-policy`]"]
+    props(audit)["policy"] = UNKNOWN
+    assert [s.policy for s in run(rule, w).skipped] == [rule]
+
+
+def test_roles_carry_exactly_the_managed_policies_the_matrix_names() -> None:
+    rule = "roles-carry-the-managed-policies-the-matrix-names"
+    assert check(rule, without(world(), f"{role('security-auditor')}-SecurityAudit"))
+    assert check(rule, without(world(), f"{role('break-glass')}-AdministratorAccess"))  # no emergency path
+    w = world()
+    props(w[f"{role('it-operations')}-AmazonSSMReadOnlyAccess"])["policyArn"] = "arn:aws:iam::aws:policy/AmazonSSMFullAccess"
+    assert check(rule, w) == [f"{role('it-operations')}: managed policies differ from the matrix [policyArn = "
+                              '{"extra": ["AmazonSSMFullAccess"], "missing": ["AmazonSSMReadOnlyAccess"]}; '
+                              "expected exactly ['AmazonSSMReadOnlyAccess']]"]
+
+
+@pytest.mark.parametrize(("name", "value", "fires"), [("partner", 43200, True), ("partner", 3600, False), ("partner", None, False),
+                                                      ("ci-deployer", 7200, True), ("vendor-support", 7200, False)])
+def test_role_sessions_stay_within_the_matrix_ceiling(name: str, value: Any, fires: bool) -> None:
+    w = world()
+    props(w[role(name)])["maxSessionDuration"] = value
+    assert bool(check("role-sessions-last-no-longer-than-the-matrix-allows", w)) is fires
+
+
+@pytest.mark.parametrize(("sessions", "accepted"), [({"human": 3600, "oidc": 900}, True), ({"human": 43200, "oidc": 3600}, False),
+                                                     ({"human": 3600}, False), ({"human": "3600", "oidc": 3600}, False)])
+def test_the_matrix_session_ceiling_stays_within_an_hour(sessions: dict[str, Any], accepted: bool) -> None:
+    import yaml
+
+    from caseshield import role_matrix
+
+    document = yaml.safe_load(role_matrix.MATRIX_PATH.read_text())
+    document["sessions"] = {"max_seconds": sessions}
+    floors = yaml.safe_load(role_matrix.FLOORS_PATH.read_text())
+    if accepted:
+        assert role_matrix.validate(document, floors).session_max_seconds == sessions
+    else:
+        with pytest.raises(role_matrix.RoleMatrixFileError, match="sessions"):
+            role_matrix.validate(document, floors)
+
+
 def test_other_policies_grant_no_data_actions_except_a_deployers_service_wildcards() -> None:
     b = Builder("prod")
     b.world = world()
@@ -358,42 +476,65 @@ def test_boundary_allows_everything_only_to_break_glass() -> None:
 
 # --- IAM-04 ---------------------------------------------------------------------------------------------------------
 
-def test_keyless_roles_need_an_explicit_unconditional_deny_on_every_key() -> None:
+def test_keyless_roles_are_refused_every_key_by_their_segregation_policy() -> None:
     rule = "roles-without-data-are-denied-key-use"
-    w = world()
+    w = with_arns(world())
     sod = w[f"{role('key-admin')}-segregation-of-duties"]
     set_statements(sod, [deny(["kms:Decrypt", "kms:Encrypt"])])
-    assert check(rule, w)
-    set_statements(sod, [deny(list(iam.KEY_CRYPTO), "arn:key/case-documents")])
+    assert check(rule, w)  # GenerateDataKey still allowed
+    set_statements(sod, [deny(list(iam.KEY_CRYPTO), key_arn("case-documents"))])
     assert check(rule, w)  # one key only
+    set_statements(sod, [deny(list(iam.KEY_CRYPTO), [key_arn(dc) for dc in MATRIX.actions])])
+    assert check(rule, w)  # every key of the stack, but not another account's (whose key policy may grant the role)
     set_statements(sod, [{**deny("kms:*"), "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}])
     assert check(rule, w)
     set_statements(sod, [deny(["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"])])
     assert check(rule, w) == []
-    set_statements(w[f"{role('ci-deployer')}-segregation-of-duties"], [])
-    assert check(rule, w) == [f"{role('ci-deployer')}: key-admin-cannot-decrypt: not explicitly denied kms:Decrypt, kms:Encrypt, "
-                            'kms:GenerateDataKey on every key [policy = ["DeployerNeverDestroysOrBlinds"]; '
-                            'expected an unconditional Deny of kms:Decrypt, '
-                            'kms:Encrypt, kms:GenerateDataKey on "*"]']
+    # A deny that only the key-administration grant holds is not the constraint's: the policy itself is required.
+    admin = w[f"{role('ci-deployer')}-segregation-of-duties"]
+    messages = check(rule, without(w, f"{role('ci-deployer')}-segregation-of-duties"))
+    assert messages and "has no segregation-of-duties policy" in messages[0]
+    set_statements(admin, [deny("s3:GetObject")])
+    messages = check(rule, w)
+    assert len(messages) == 1 and messages[0].startswith(
+        f"{role('ci-deployer')}: key-admin-cannot-decrypt: its segregation-of-duties policy does not refuse key use "
+        f'[policy = ["kms:Decrypt on {key_arn("case-documents")}"')
+    assert "111122223333:key/caseshield-probe-elsewhere" in messages[0]
     props(sod)["policy"] = UNKNOWN  # pulumi-policy's handler runs a stack policy whole or not at all: never a pass
     result = run(rule, w)
-    assert result.violations == [] and [s.policy for s in result.skipped] == [rule]
+    assert [s.policy for s in result.skipped] == [rule]
 
 
-def test_excluded_roles_need_denies_built_from_the_class_resources() -> None:
+def test_excluded_roles_are_refused_class_content_keys_and_logins() -> None:
     rule = "excluded-roles-are-denied-case-content"
-    w = world()
+    w = with_arns(world())
     sod = w[f"{role('vendor-support')}-segregation-of-duties"]
     found = statements_of(sod)
+    assert check(rule, w) == []
     set_statements(sod, found[2:])  # the case-documents denies dropped
     assert check(rule, w)
-    sod.property_dependencies["policy"] = [w["key-case-database"], w["key-application-secrets"]]
-    set_statements(sod, found)  # the denies are there, but the document was not built from case-documents resources
-    assert check(rule, w)
-    set_statements(sod, [deny(["s3:*", "secretsmanager:*", "kms:Decrypt"])])  # on "*": covers every class
+    set_statements(sod, [s for s in found if s["Resource"] != key_arn("case-database")])  # decrypting the database's key
+    assert any(key_arn("case-database") in m for m in check(rule, w))
+    set_statements(sod, [s for s in found if s["Action"] != iam.DATABASE_LOGIN])  # logging in to the database
+    assert any(f"{DB_USERS}/case_reader" in m for m in check(rule, w))
+    set_statements(sod, [*found[:-1], {**found[-1], "Effect": "Allow"}])
+    assert check(rule, w)  # a deny turned into an allow refuses nothing
+    set_statements(sod, [deny(["s3:*", "secretsmanager:*", "kms:Decrypt", "rds-db:connect"])])  # on "*": covers every class
     assert check(rule, w) == []
     props(sod)["policy"] = UNKNOWN
     assert check(rule, w) == []
+
+
+def test_segregation_policies_hold_only_denies() -> None:
+    rule = "segregation-of-duties-policies-only-deny"
+    w = world()
+    sod = w[f"{role('it-operations')}-segregation-of-duties"]
+    found = statements_of(sod)
+    set_statements(sod, [{**found[0], "Effect": "Allow"}, *found[1:]])
+    assert check(rule, w) == [f"{role('it-operations')}: its segregation-of-duties policy allows "
+                              '[policy = ["Deny"]; expected only Deny statements]']
+    props(sod)["policy"] = UNKNOWN
+    assert [s.policy for s in run(rule, w).skipped] == [rule]
 
 
 @pytest.mark.parametrize(("actions", "fires"), [(["s3:Get*", "logs:FilterLogEvents", "kms:Decrypt"], False), (["s3:*"], True),

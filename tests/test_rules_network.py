@@ -23,7 +23,10 @@ from policies.rules._support import UNKNOWN
 from tests.rule_worlds import Builder, World, check, policy, props
 
 load_all()
-MY_RULES = sorted(r for r, rule in RULES.items() if rule.control.split("-")[0] in ("NET", "EDGE", "PATCH"))
+# The service roles' and log deliveries' rules of these controls (policies/rules/service_access.py) have their own
+# world in tests/test_rules_service_access.py.
+MY_RULES = sorted(r for r, rule in RULES.items() if rule.control.split("-")[0] in ("NET", "EDGE", "PATCH")
+                  and not rule.check.__module__.endswith("service_access"))
 Change = Callable[[World], None]
 
 ACCOUNT = "123456789012"
@@ -50,6 +53,16 @@ def gateway_policy() -> str:
                    "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT, "aws:ResourceAccount": ACCOUNT}}})
 
 
+def s3_gateway_policy() -> str:
+    """The S3 gateway endpoint's policy: the gateway policy, and reads of the AWS-owned package and agent buckets."""
+    from policies.floors import reachability
+
+    reads = reachability()["vpc_endpoints"]["public_reads"]
+    return policy(json.loads(gateway_policy())["Statement"][0], {
+        "Effect": "Allow", "Principal": "*", "Action": reads["actions"],
+        "Resource": [f"arn:aws:s3:::{b.format(region='us-east-1')}/*" for b in reads["buckets"]]})
+
+
 def acl_entry(number: int, action: str, protocol: str, ports: tuple[int, int], cidr: str) -> dict[str, Any]:
     return {"ruleNo": number, "action": action, "protocol": protocol, "fromPort": ports[0], "toPort": ports[1], "cidrBlock": cidr}
 
@@ -67,10 +80,11 @@ def network(b: Builder) -> None:
     for service, kind in net.REQUIRED_ENDPOINTS.items():
         b.add(f"endpoint-{service}", net.VPC_ENDPOINT, {
             "serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind,
-            "policy": gateway_policy() if kind == "Gateway" else account_only(),
+            "policy": (s3_gateway_policy() if service == "s3" else gateway_policy()) if kind == "Gateway" else account_only(),
             "arn": f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc-endpoint/vpce-{service}",
             **({"privateDnsEnabled": True} if kind == "Interface" else {})}, {"vpcId": ["vpc"]})
     b.add("default-sg", net.DEFAULT_SECURITY_GROUP, {"ingress": [], "egress": []}, {"vpcId": ["vpc"]})
+    b.add("default-acl", net.DEFAULT_NETWORK_ACL, {"defaultNetworkAclId": "acl-default"}, {"defaultNetworkAclId": ["vpc"]})
     b.add("app-acl", net.NETWORK_ACLS[0], {"ingress": [
         acl_entry(100, "deny", "tcp", (22, 22), "0.0.0.0/0"), acl_entry(110, "deny", "tcp", (3389, 3389), "0.0.0.0/0"),
         acl_entry(200, "allow", "-1", (0, 0), VPC_CIDR), acl_entry(210, "allow", "tcp", (1024, 65535), "0.0.0.0/0")], "egress": [
@@ -577,6 +591,21 @@ CASES: list[tuple[str, Change, bool, str]] = [
     ("default-security-groups-have-no-rules", removing("default-sg"), True, "not adopted"),
     ("default-security-groups-have-no-rules", adding("sneaky", net.INGRESS_RULE, {"ipProtocol": "-1", "cidrIpv4": VPC_CIDR},
                                                      {"securityGroupId": ["vpc"]}), True, "a rule on vpc.defaultSecurityGroupId"),
+    # NET-03, the other way: the app tier's calls pass
+    ("vpc-endpoint-policies-let-the-app-tiers-calls-through", setting("endpoint-ssm", "policy", policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})), True, "an endpoint refusing everything"),
+    ("vpc-endpoint-policies-let-the-app-tiers-calls-through", setting("endpoint-kms", "policy", policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Describe*", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}})), True, "the service's call not allowed"),
+    ("vpc-endpoint-policies-let-the-app-tiers-calls-through", setting("endpoint-s3", "policy", gateway_policy()), True,
+     "no read of the AWS-owned package buckets"),
+    ("vpc-endpoint-policies-let-the-app-tiers-calls-through", setting("endpoint-logs", "policy", UNKNOWN), False, "unknown"),
+    ("default-network-acls-admit-nothing", removing("default-acl"), True, "not adopted: AWS's default admits everything"),
+    ("default-network-acls-admit-nothing", setting("default-acl", "ingress", [
+        {"protocol": "-1", "ruleNo": 100, "action": "allow", "cidrBlock": "0.0.0.0/0", "fromPort": 0, "toPort": 0}]), True,
+     "an allow rule"),
+    ("default-network-acls-admit-nothing", setting("default-acl", "egress", []), False, "no rules"),
+    ("default-network-acls-admit-nothing", setting("default-acl", "egress", UNKNOWN), False, "unknown"),
     # NET-05
     ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.0.ruleNo", 300), True, "deny after allow"),
     ("network-acls-deny-admin-ports-before-any-allow", setting("app-acl", "ingress.2.ruleNo", UNKNOWN), False, "unknown number"),

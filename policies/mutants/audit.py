@@ -15,6 +15,7 @@ from policies.rules.audit import (
     SSM_DOCUMENT,
     TRAIL,
 )
+from policies.rules.database_audit import DB_PARAMETER_GROUP
 from policies.rules.monitoring import (
     CONFIG_RULE,
     DELIVERY_CHANNEL,
@@ -29,6 +30,7 @@ from policies.rules.monitoring import (
     RECORDER,
     RECORDER_STATUS,
     ROLE_POLICY_ATTACHMENT,
+    SECURITY_HUB,
     STANDARDS_SUBSCRIPTION,
     TOPIC_POLICY,
     TOPIC_SUBSCRIPTION,
@@ -84,6 +86,26 @@ mutant("aud-06-trail-log-retention-30-days", "AUD-06", "the trail's CloudWatch c
        transform=set_prop(LOG_GROUP, "retentionInDays", 30, name=TRAIL_LOG_GROUP))
 mutant("aud-06-session-log-retention-30-days", "AUD-06", "admin session transcripts expire after 30 days in prod",
        transform=set_prop(LOG_GROUP, "retentionInDays", 30, name="*-ssm-sessions"))
+def without_parameter(name: str) -> Any:
+    def change(props: dict[str, Any]) -> None:
+        props["parameters"] = [p for p in props["parameters"] if p["name"] != name]
+
+    return change
+
+
+def preloading(libraries: str) -> Any:
+    def change(props: dict[str, Any]) -> None:
+        for p in props["parameters"]:
+            if p["name"] == "shared_preload_libraries":
+                p["value"] = libraries
+
+    return change
+
+
+mutant("aud-06-pgaudit-not-preloaded", "AUD-06", "shared_preload_libraries loses pgaudit: every pgaudit setting stays and logs nothing",
+       transform=edit(DB_PARAMETER_GROUP, preloading("pg_stat_statements")))
+mutant("aud-06-connections-not-logged", "AUD-06", "the parameter group no longer sets log_connections (PostgreSQL's default: off)",
+       transform=edit(DB_PARAMETER_GROUP, without_parameter("log_connections")))
 mutant("aud-06-session-transcripts-unencrypted", "AUD-06", "Session Manager streams transcripts to CloudWatch unencrypted",
        transform=edit_document(SSM_DOCUMENT, "content", set_path("inputs.cloudWatchEncryptionEnabled", False)))
 mutant("aud-06-session-transcripts-not-sent", "AUD-06", "Session Manager sends transcripts to no log group",
@@ -99,6 +121,8 @@ mutant("mon-01-detector-suspended", "MON-01", "the GuardDuty detector is suspend
 mutant("mon-02-cis-standard-replaced", "MON-02", "Security Hub is subscribed to PCI DSS instead of CIS AWS Foundations",
        transform=set_prop(STANDARDS_SUBSCRIPTION, "standardsArn", "arn:aws:securityhub:us-east-1::standards/pci-dss/v/3.2.1",
                           name="*-standard-cis"))
+mutant("mon-02-new-controls-left-off", "MON-02", "Security Hub no longer enables the controls AWS adds to the standards",
+       transform=set_prop(SECURITY_HUB, "autoEnableControls", False))
 
 mutant("mon-03-some-resource-types-only", "MON-03", "Config records only the listed resource types",
        transform=set_prop(RECORDER, "recordingGroup.allSupported", False))
@@ -108,6 +132,8 @@ mutant("mon-03-config-delivers-nowhere", "MON-03", "the Config delivery channel 
        transform=drop_prop(DELIVERY_CHANNEL, "s3BucketName"))
 mutant("mon-03-cloudtrail-config-rule-replaced", "MON-03", "the cloudtrail-enabled Config rule checks something else",
        transform=set_prop(CONFIG_RULE, "source.sourceIdentifier", "DESIRED_INSTANCE_TYPE", name="*-rule-cloudtrail-enabled"))
+mutant("mon-03-waf-logging-config-rule-replaced", "MON-03", "the wafv2-logging-enabled Config rule checks something else",
+       transform=set_prop(CONFIG_RULE, "source.sourceIdentifier", "DESIRED_INSTANCE_TYPE", name="*-rule-wafv2-logging-enabled"))
 
 mutant("mon-04-root-usage-alarm-silent", "MON-04", "the root-account-usage alarm notifies no one",
        transform=set_prop(METRIC_ALARM, "alarmActions", [], name="*-root-account-usage"))
@@ -218,6 +244,8 @@ mutant("mon-07-monitoring-role-gets-admin", "MON-07", "the monitoring role holds
 
 mutant("ir-01-no-email-subscribers", "IR-01", "every incident-topic subscription is an SQS queue: no person is told",
        transform=set_prop(TOPIC_SUBSCRIPTION, "protocol", "sqs"))
+mutant("ir-01-one-person-paged-in-prod", "IR-01", "IT operations' e-mail subscription becomes a queue: prod pages one person",
+       transform=set_prop(TOPIC_SUBSCRIPTION, "protocol", "sqs", name="*-email-it-operations-*"))
 mutant("ir-01-anyone-may-publish", "IR-01", "the incident topic policy lets any principal publish",
        transform=edit_document(TOPIC_POLICY, "policy", widen_to_everyone))
 
@@ -279,3 +307,40 @@ mutant("mon-01-guardduty-publishes-every-six-hours", "MON-01", "GuardDuty publis
 mutant("aud-05-access-logs-expire-after-a-day", "AUD-05", "the access-log bucket's lifecycle expires request logs after one day",
        transform=set_prop("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "rules.0.expiration.days", 1,
                           name="*-access-logs-bucket-lifecycle"))
+
+
+# --- issue 14, item 2: the services' roles and the buckets they deliver to, by effective access ---------------------
+# (policies/rules/service_access.py and policies/service-access.yaml; the NET-06, PATCH-04 and EDGE-03 ones break the
+# service access those controls' deliveries depend on, so they live with the other service-access mutants)
+
+def _without_condition(statement: dict[str, Any]) -> None:
+    statement.pop("Condition", None)
+
+
+def _to_everyone(statement: dict[str, Any]) -> None:
+    statement["Principal"] = "*"
+
+
+mutant("aud-01-no-management-events", "AUD-01", "the trail stops recording management events: changes go unrecorded",
+       transform=edit(TRAIL, set_path("eventSelectors.0.includeManagementEvents", False)))
+mutant("aud-02-trail-cannot-write-archive", "AUD-02", "the archive policy no longer lets CloudTrail write: a blind audit trail",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("CloudTrailWrite"), name=f"{ARCHIVE}-policy"))
+mutant("aud-02-trail-role-for-any-trail", "AUD-02", "CloudTrail may assume the log-delivery role for any trail of any account",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", each_statement(_without_condition), name="*-audit-cloudwatch-role"))
+mutant("aud-04-anyone-reconfigures-archive", "AUD-04", "any principal of the account may change the archive's policy, lock and lifecycle",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("OnlyDeployersReconfigureArchive"), name=f"{ARCHIVE}-policy"))
+mutant("aud-05-no-server-access-log-delivery", "AUD-05", "S3 log delivery may no longer write request logs into the log bucket",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("S3ServerAccessLogDelivery"), name="*-access-logs-bucket-policy"))
+mutant("mon-03-config-role-for-any-account", "MON-03", "Config acting for any account may assume the recorder role",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", each_statement(_without_condition), name="*-detection-config-role"))
+mutant("mon-03-config-cannot-deliver", "MON-03", "the recorder role's delivery policy no longer lets it write the archive",
+       transform=edit_document("aws:iam/rolePolicy:RolePolicy", "policy", drop_statement("DeliverUnderConfigPrefix"),
+                               name="*-detection-config-role-delivery"))
+mutant("mon-07-monitoring-role-for-any-account", "MON-07", "RDS monitoring acting for any account may assume the monitoring role",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", each_statement(_without_condition), name="*-database-monitoring-role"))
+mutant("net-06-flow-log-role-for-anyone", "NET-06", "any principal may assume the flow-log role",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", each_statement(_to_everyone), name="*-network-flow-logs"))
+mutant("patch-04-instance-role-for-anyone", "PATCH-04", "any principal may assume the instances' role",
+       transform=edit_document(IAM_ROLE, "assumeRolePolicy", each_statement(_to_everyone), name="*-app-instance-role"))
+mutant("edge-03-no-load-balancer-log-delivery", "EDGE-03", "the log-delivery service may no longer write the load balancer's logs",
+       transform=edit_document(BUCKET_POLICY, "policy", drop_statement("AlbLogDeliveryService"), name="*-access-logs-bucket-policy"))

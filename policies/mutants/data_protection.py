@@ -224,3 +224,23 @@ def _drop_country_allow_list(props: Props) -> None:
 
 mutant("edge-01-country-allow-list-removed", "EDGE-01", "the web ACL's country allow-list rule is removed",
        transform=edit("aws:wafv2/webAcl:WebAcl", _drop_country_allow_list))
+
+
+# --- issue 14, item 2: service roles and guarded buckets, by effective access (policies/service-access.yaml) --------
+
+def _backup_trusted_by_any_account(document: dict) -> None:
+    for statement in document["Statement"]:
+        statement.pop("Condition", None)
+
+
+mutant("data-02-documents-reachable-from-anywhere", "DATA-02",
+       "the documents bucket no longer denies object access from outside the VPC endpoints",
+       transform=edit_document("aws:s3/bucketPolicy:BucketPolicy", "policy", drop_statement("DenyDataAccessOutsideVpcEndpoints"),
+                               name=f"{DOCUMENTS}-policy"))
+mutant("data-05-backup-role-for-any-account", "DATA-05", "AWS Backup acting for any account may assume the backup role",
+       transform=edit_document("aws:iam/role:Role", "assumeRolePolicy", _backup_trusted_by_any_account, name="*-backup-role"))
+mutant("data-05-backup-role-cannot-restore", "DATA-05", "the backup role holds read-only access instead of AWS Backup's restore policy",
+       transform=set_prop("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn",
+                          "arn:aws:iam::aws:policy/ReadOnlyAccess", name="*-backup-role-policy-1"))
+mutant("data-06-trail-log-group-deletable", "DATA-06", "the trail's log group can be deleted in prod",
+       transform=set_prop(LOG_GROUP, "deletionProtectionEnabled", False, name="*-audit-log-group"))

@@ -138,3 +138,24 @@ mutant("enc-06-alb-tls-fs-1-1-dev", "ENC-06", "dev's HTTPS listener negotiates E
        transform=set_prop(LISTENER, "sslPolicy", "ELBSecurityPolicy-FS-1-1-2019-08", name="*-edge-https"), stack="dev")
 mutant("sec-01-database-iam-auth-off", "SEC-01", "the case database no longer accepts IAM authentication (passwords only)",
        transform=set_prop(DB_INSTANCE, "iamDatabaseAuthenticationEnabled", False))
+
+
+# --- KEY-01, KEY-02, KEY-03: effective access of the data-class keys (policies/key-intents.yaml) ---------------------
+KMS_ALIAS = "aws:kms/alias:Alias"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+mutant("key-01-backups-alias-renamed", "KEY-01", "the backups key's alias leaves alias/<prefix>/: the live audit cannot find the key",
+       transform=set_prop(KMS_ALIAS, "name", "alias/retired/backups", name="*-keys-backups-alias"))
+mutant("key-02-nobody-administers-backups-key", "KEY-02", "the backups key policy loses KeyAdministration: a key lockout",
+       transform=edit_document(KMS_KEY, "policy", drop_statement("KeyAdministration"), name="*-keys-backups"))
+mutant("key-03-cloudtrail-cannot-encrypt", "KEY-03", "CloudTrail may no longer encrypt the trail with the audit-logs key: a blind audit",
+       transform=edit_document(KMS_KEY, "policy", drop_statement("CloudTrailEncryptsOnlyOurTrail"), name="*-keys-audit-logs"))
+mutant("key-03-config-decrypts-without-s3", "KEY-03", "Config's role may use the audit-logs key directly, not only through S3",
+       transform=edit_document(KMS_KEY, "policy", each_statement(lambda s: s["Condition"]["StringEquals"].pop("kms:ViaService"),
+                                                                  "ConfigRecorderWritesToArchive"), name="*-keys-audit-logs"))
+mutant("key-03-instance-role-decrypts-any-key", "KEY-03", "the instance role may kms:Decrypt with any key, not only the session key",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "DecryptSessionManagerSessions"),
+                               name="*-instance-session-key"))
+mutant("key-03-instance-role-loses-session-key", "KEY-03", "the instance role may no longer decrypt the session key: no shell",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("DecryptSessionManagerSessions"), name="*-instance-session-key"))

@@ -271,3 +271,61 @@ mutant("iam-13-condition-key-the-action-never-carries", "IAM-13",
        transform=edit_document(ROLE_POLICY, "policy", each_statement(
            lambda s: s.update(Condition={"StringEquals": {"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/x"}}),
            "PassServiceRolesToTheirServices"), name=DEPLOY))
+
+# --- effective-access probes (policies/rules/deployer.py, policies/role-probes.yaml) --------------------------------
+mutant("iam-08-deployer-passes-roles-to-any-service", "IAM-08",
+       "the deployer's PassRole of the service roles no longer names the services they are for",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.pop("Condition", None),
+                                                                     "PassServiceRolesToTheirServices"), name=DEPLOY))
+mutant("iam-08-deployer-cannot-create-blueprint-roles", "IAM-08",
+       "the deployer's grant to create the blueprint's roles under the boundary is gone (the pipeline cannot deploy roles)",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("ManageBlueprintRolesUnderTheBoundary"), name=DEPLOY))
+mutant("iam-12-key-admin-administers-every-key", "IAM-12",
+       "the key administrator's key administration reaches every key of the account, not only the data-class keys",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "AdministerDataClassKeys"),
+                               name="*-roles-key-admin-key-administration"))
+mutant("iam-03-deploy-ceiling-for-every-role", "IAM-03",
+       "the boundary's deploy ceiling no longer names the deployer: any role under the boundary may deploy",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(lambda s: s.pop("Condition", None), "DeployerCeiling"),
+                               name="*-permissions-boundary"))
+mutant("iam-03-break-glass-creates-access-keys", "IAM-03",
+       "the boundary's NoLongTermCredentials deny became an Allow: break-glass may create users and access keys",
+       transform=edit_document(MANAGED_POLICY, "policy", each_statement(lambda s: s.update(Effect="Allow"), "NoLongTermCredentials"),
+                               name="*-permissions-boundary"))
+mutant("iam-12-service-roles-create-keys", "IAM-12",
+       "the service boundary no longer denies key administration: a service role may create keys and rewrite key policies",
+       transform=edit_document(MANAGED_POLICY, "policy", drop_statement("NoKeyAdministration"), name="*-service-boundary-policy"))
+
+# --- the role matrix's grants and constraints, judged on effective access (issue 14) ---------------------------------
+mutant("iam-01-partner-cannot-decrypt-the-database", "IAM-01",
+       "the partner's case-database policy no longer lets it use the case-database key",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("UseCaseDatabaseKey"), name="*-roles-partner-case-database"))
+mutant("iam-01-auditor-runs-a-blind-audit", "IAM-01", "the security auditor's live-audit policy no longer allows Macie's session",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(
+           lambda s: s.update(Action=[a for a in s["Action"] if a != "macie2:GetMacieSession"]), "CaseShieldLiveAuditReadOnly"),
+           name="*-roles-security-auditor-live-audit"))
+mutant("iam-01-auditor-view-only", "IAM-01", "the security auditor carries ViewOnlyAccess instead of the matrix's SecurityAudit",
+       transform=set_prop(ROLE_POLICY_ATTACHMENT, "policyArn", "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess",
+                          name="*-roles-security-auditor-SecurityAudit"))
+mutant("iam-01-twelve-hour-partner-sessions", "IAM-01", "the partner role's sessions last 12 hours",
+       transform=set_prop(ROLE, "maxSessionDuration", 43200, name="*-roles-partner"))
+mutant("iam-11-paralegal-connects-as-anyone", "IAM-11",
+       "the paralegal's database login is widened to every database user (the records manager's included)",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Resource="*"), "ConnectAsDatabaseUser"),
+                               name="*-roles-paralegal-case-database"))
+mutant("iam-04-it-operations-logs-in-to-the-database", "IAM-04",
+       "IT operations' segregation-of-duties policy no longer denies logging in to the case database",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("CiCannotReadCaseDataCaseDatabaseLogin"),
+                               name="*-roles-it-operations-segregation-of-duties"))
+mutant("iam-04-vendor-decrypt-deny-turned-allow", "IAM-04",
+       "the vendor's deny of decrypting case documents becomes an Allow inside its segregation-of-duties policy",
+       transform=edit_document(ROLE_POLICY, "policy", each_statement(lambda s: s.update(Effect="Allow"),
+                                                                    "CiCannotReadCaseDataCaseDocumentsDecrypt"),
+                               name="*-roles-vendor-support-segregation-of-duties"))
+mutant("iam-04-key-admin-relies-on-its-grant", "IAM-04",
+       "the key administrator's segregation-of-duties deny is gone (only its key-administration grant still denies key use)",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("KeyAdminCannotDecrypt"),
+                               name="*-roles-key-admin-segregation-of-duties"))
+mutant("iam-08-deployer-rewrites-the-service-boundary", "IAM-08",
+       "the deployer may again publish a new version of the service boundary (and so turn the instance role on case data)",
+       transform=edit_document(ROLE_POLICY, "policy", drop_statement("ServiceBoundaryChangesThroughBreakGlass"), name=DEPLOY))

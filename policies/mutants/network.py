@@ -13,13 +13,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from policies.mutants import Props, drop_prop, edit, edit_document, mutant, set_prop
+from policies.mutants import Props, drop_prop, edit, edit_document, mutant, set_path, set_prop
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 NETWORK_ACL = "aws:ec2/networkAcl:NetworkAcl"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -150,11 +151,16 @@ mutant("net-03-no-kms-endpoint", "NET-03", "the kms endpoint serves kms-fips: ca
        transform=set_prop(VPC_ENDPOINT, "serviceName", "com.amazonaws.us-east-1.kms-fips", name="*-network-kms"))
 mutant("net-03-ssm-endpoint-without-private-dns", "NET-03", "the ssm endpoint has no private DNS name",
        transform=set_prop(VPC_ENDPOINT, "privateDnsEnabled", False, name="*-network-ssm"))
+mutant("net-03-logs-endpoint-refuses-the-app-tier", "NET-03", "the logs endpoint policy denies everything: instance logs have no path",
+       transform=edit_document(VPC_ENDPOINT, "policy", set_path("Statement.0.Effect", "Deny"), name="*-network-logs"))
 mutant("net-03-sts-endpoint-open-to-any-account", "NET-03", "the sts endpoint policy admits principals of any account",
        transform=edit_document(VPC_ENDPOINT, "policy", without_account_condition, name="*-network-sts"))
 
 mutant("net-04-default-sg-admits-its-members", "NET-04", "the default security group admits all traffic from its members",
        transform=set_prop(DEFAULT_SECURITY_GROUP, "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]))
+mutant("net-04-default-acl-admits-everything", "NET-04", "the default network ACL admits all inbound traffic, as AWS creates it",
+       transform=set_prop(DEFAULT_NETWORK_ACL, "ingress", [{"protocol": "-1", "ruleNo": 100, "action": "allow",
+                                                            "cidrBlock": "0.0.0.0/0", "fromPort": 0, "toPort": 0}]))
 
 mutant("net-05-ssh-from-anywhere-on-app-sg", "NET-05", "the app security group admits SSH from 0.0.0.0/0",
        transform=edit(INGRESS_RULE, ingress_from(ANYWHERE, 22), name=APP_INGRESS))

@@ -115,6 +115,30 @@ def trail_covers_all_regions_with_validation(args: ResourceValidationArgs, repor
             violation(report, f"trail does not have {prop} on", path=prop, actual=value, expected="true")
 
 
+def selector_records_management_events(selector: Any) -> bool:
+    """A basic event selector that records management events: includeManagementEvents on (the default), reads and
+    writes (readWriteType All, the default)."""
+    if is_unknown(selector):
+        return True
+    flag, kind = peek(selector, "includeManagementEvents", True), peek(selector, "readWriteType", "All")
+    return (flag is True or is_unknown(flag)) and (kind == "All" or is_unknown(kind))
+
+
+@resource_rule("AUD-01", TRAIL)
+def trail_records_management_events(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every trail records management events (every change to the environment, reads included): with basic event
+    selectors, one of them includes management events for reads and writes; without selectors CloudTrail records
+    them by default. Implemented by components/audit.py (AuditTrail event selector, include_management_events)."""
+    selectors = peek(args.props, "eventSelectors")
+    if is_unknown(selectors) or not as_list(selectors) or peek(args.props, "advancedEventSelectors"):
+        return
+    if not any(selector_records_management_events(peek(args.props, f"eventSelectors.{i}")) for i in range(len(as_list(selectors)))):
+        violation(report, "trail records no management events (changes to the environment go unrecorded)",
+                  path="eventSelectors", actual=[{k: get(s, k) for k in ("includeManagementEvents", "readWriteType")}
+                                                 for s in as_list(selectors) if not is_unknown(s)],
+                  expected='a selector with includeManagementEvents true and readWriteType "All"')
+
+
 # --- AUD-02 -------------------------------------------------------------------------------------------------------
 
 @stack_rule("AUD-02")

@@ -479,6 +479,18 @@ def stateful_stores_are_never_force_destroyed(args: ResourceValidationArgs, repo
             message="store may be destroyed together with everything in it (forceDestroy)")
 
 
+@stack_rule("DATA-06")
+def log_groups_refuse_deletion_in_prod(args: StackValidationArgs, report: ReportViolation) -> None:
+    """In prod every log group of the stack (the trail's, the flow logs', the database's, the WAF's, the admin
+    session transcripts') refuses deletion (deletionProtectionEnabled), so deleting one through the API (not only
+    through this program) cannot destroy the evidence in it.
+    Implemented by components/audit.py, network.py, database.py, edge.py and app_tier.py (their log groups)."""
+    for group in of_type(args, LOG_GROUP):
+        if is_prod(group):
+            require(report, group, "deletionProtectionEnabled", [True], expected="true in prod",
+                    message=f"{group.name}: the log group can be deleted in prod")
+
+
 # --- DATA-07 ------------------------------------------------------------------------------------------------------
 
 @resource_rule("DATA-07", AWS_PROVIDER)

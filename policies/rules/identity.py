@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,13 +21,14 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from caseshield.iam_actions import takes_only_star
-from caseshield.role_matrix import Constraint, RoleMatrix, load
+from caseshield.role_matrix import OTHER_ACCOUNT, Constraint, RoleMatrix, load
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     CLASSIFICATION_TAG,
     ancestors,
     as_list,
     belonging_to,
+    classified_as,
     conditions,
     covers,
     document,
@@ -40,7 +41,6 @@ from policies.rules._support import (
     peek,
     plain,
     reveal,
-    sources,
     sources_of_type,
     statements,
     tag,
@@ -153,10 +153,6 @@ class Document:
     @property
     def name(self) -> Any:
         return self.holder.props.get("name") if self.holder.resource_type == ROLE_POLICY else None
-
-    def derived_from_class(self, data_class: str) -> bool:
-        """Whether the document was built from a resource of `data_class` (its ARNs flowed into it)."""
-        return any(tag(s, CLASSIFICATION_TAG) == data_class for s in sources(self.holder, self.prop))
 
 
 def inline_documents(args: StackValidationArgs, role: PolicyResource) -> list[Document]:
@@ -426,6 +422,173 @@ def check_data_class_policy(report: ReportViolation, matrix: RoleMatrix, d: Docu
                   actual=missing, expected="every action of the level granted", urn=d.holder.urn)
 
 
+# --- effective access of the matrix's grants (issue 14): probes, both ways ------------------------------------------
+#
+# A data-class policy proves what it grants by answering requests (caseshield.iam_analysis.may), not by the
+# statements it holds: the role may use its class's key and log in as its level's database user (the purpose of the
+# grant, from the matrix), and it may do nothing of its class on anything else (another class's key, a key of
+# another account, another database user, another resource of the service). The resources come from the stack (its
+# classified keys and databases), never from the document judged.
+
+# "Somewhere else" for the must-deny probes: a resource of another account (the role matrix's OTHER_ACCOUNT, AWS's
+# documentation example), under a name no policy of the blueprint uses.
+ELSEWHERE = "caseshield-probe-elsewhere"
+KEY_ARN = re.compile(r"arn:([a-z-]+):kms:([a-z0-9-]+):(\d{12}):key/")
+# A policy that allows everything: a segregation-of-duties policy is judged on what it denies whatever is granted.
+ALLOW_EVERYTHING = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def known_arns(resources: Iterable[PolicyResource]) -> list[str]:
+    return [arn for r in resources if isinstance(arn := peek(r.props, "arn"), str) and not is_unknown(arn)]
+
+
+def class_keys(args: StackValidationArgs, data_class: str) -> list[str]:
+    """The known ARNs of the stack's keys classified as `data_class`."""
+    return known_arns(classified_as(args, data_class, KMS_KEY))
+
+
+def key_elsewhere(args: StackValidationArgs) -> str:
+    """A key of another account, in the partition and region of the stack's keys: a key policy there may grant our
+    roles, so only our policies' own scope (and denies) keep them from it."""
+    found = next((m for arn in known_arns(of_type(args, KMS_KEY)) if (m := KEY_ARN.match(arn))), None)
+    partition, region = (found.group(1), found.group(2)) if found else ("aws", "us-east-1")
+    return f"arn:{partition}:kms:{region}:{OTHER_ACCOUNT}:key/{ELSEWHERE}"
+
+
+def database_user_prefixes(args: StackValidationArgs, data_class: str) -> list[str]:
+    """`arn:<partition>:rds-db:<region>:<account>:dbuser:<resource id>` of each known database classified as the class."""
+    found = []
+    for db in classified_as(args, data_class, RDS_INSTANCE):
+        arn, resource_id = peek(db.props, "arn"), peek(db.props, "resourceId")
+        if isinstance(arn, str) and isinstance(resource_id, str) and not is_unknown(arn) and not is_unknown(resource_id):
+            partition, region, account = arn.split(":")[1], arn.split(":")[3], arn.split(":")[4]
+            found.append(f"arn:{partition}:rds-db:{region}:{account}:dbuser:{resource_id}")
+    return found
+
+
+def elsewhere_resource(action: str, key: str) -> str:
+    """A resource of the action's service that belongs to no data class of the stack (another account's)."""
+    partition, region = key.split(":")[1], key.split(":")[3]
+    service = action.split(":", 1)[0].lower()
+    if service == "s3":
+        return f"arn:{partition}:s3:::{ELSEWHERE}/{ELSEWHERE}"
+    return f"arn:{partition}:{service}:{region}:{OTHER_ACCOUNT}:{ELSEWHERE}"
+
+
+def asks(statements: Iterable[Mapping[str, Any]], role: PolicyResource) -> Callable[[str, str], bool]:
+    """`may(action, resource)` for a principal holding exactly `statements` (no boundary: the document's own answer)."""
+    from caseshield.iam_analysis import may
+
+    arn = peek(role.props, "arn")  # (only a condition on aws:PrincipalArn would read it; data-class grants have none)
+    principal = {"arn": arn if isinstance(arn, str) and not is_unknown(arn) else f"arn:aws:iam::000000000000:role/{role.name}",
+                 "identity": list(statements), "boundary": None}
+    return lambda action, resource: may(principal, action, resource)  # type: ignore[arg-type]
+
+
+def class_documents(args: StackValidationArgs, matrix: RoleMatrix) -> Iterator[tuple[PolicyResource, str, str, Document]]:
+    """(role, data class, level, its data-class policy) for every class a matrix role holds and whose policy is known;
+    when some is not known yet, the rule stops after judging the others (judged once known, never a pass)."""
+    unknown = False
+    for name, role in sorted(matrix_roles(args).items()):
+        held = matrix.roles[name].data if name in matrix.roles else {}
+        for d in inline_documents(args, role):
+            if isinstance(d.name, str) and d.name in held:
+                unknown |= d.statements is None
+                if d.statements is not None:
+                    yield role, d.name, held[d.name], d
+    if unknown:
+        judged_later("policy")
+
+
+def key_use(level: str) -> tuple[str, ...]:
+    return KEY_READ_USE if level == "read" else KEY_WRITE_USE
+
+
+@stack_rule("IAM-01")
+def data_class_policies_let_the_role_use_its_key_and_database_user(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each data-class policy lets its role use the class's key as its level needs (decrypt, generate data keys,
+    describe; writers also encrypt) and, for a class kept in a database, log in as the level's database user
+    (the matrix's `database_users`), judged by asking the policy: a grant the matrix gives and the policy refuses is
+    a matrix the stack does not implement (a reader who cannot decrypt reads nothing).
+    Implemented by components/identity.py (data_class_statements)."""
+    matrix = load()
+    for role, data_class, level, d in class_documents(args, matrix):
+        ask = asks(d.statements or [], role)
+        keys = class_keys(args, data_class)
+        missing = [a for a in key_use(level) if keys and not any(ask(a, k) for k in keys)]
+        missing += [f"{DATABASE_LOGIN} as {prefix}/{matrix.database_users[level]}"
+                    for prefix in database_user_prefixes(args, data_class)
+                    if not ask(DATABASE_LOGIN, f"{prefix}/{matrix.database_users[level]}")]
+        if missing:
+            violation(report, f"{role.name}: {data_class} policy refuses what the matrix's {level} access needs", path=d.path,
+                      actual=missing, expected=f"the {data_class} key's use and the {level} database user allowed", urn=d.holder.urn)
+
+
+@stack_rule("IAM-01")
+def live_auditors_may_run_the_live_audit(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each role the matrix marks `runs_live_audit` may call every action the live audit's checks declare
+    (`caseshield audit --print-policy`), judged by asking its inline policies: an auditor that cannot read what
+    the audit checks runs a blind audit (SecurityAudit lacks some of them, e.g. macie2:GetMacieSession).
+    Implemented by components/identity.py (RoleMatrixRoles._permissions, live_audit_document)."""
+    from caseshield.audit.policy import actions
+
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        if name not in matrix.roles or not matrix.roles[name].runs_live_audit:
+            continue
+        documents = inline_documents(args, role)
+        if any(d.statements is None for d in documents):
+            judged_later("policy")
+        ask = asks([s for d in documents for s in d.statements or []], role)
+        missing = [a for a in actions() if not ask(a, "*")]
+        if missing:
+            violation(report, f"{role.name}: may not run the live audit", path="policy", actual=missing,
+                      expected=f"an inline policy {LIVE_AUDIT_POLICY} allowing every action of `caseshield audit --print-policy`",
+                      urn=role.urn)
+
+
+def expected_managed_policies(spec: Any) -> set[str]:
+    """The AWS managed policies the matrix names for a role, and AdministratorAccess for its administrator."""
+    return {*spec.managed_policies, *([ADMINISTRATOR_POLICY] if spec.administrator else [])}
+
+
+@stack_rule("IAM-01")
+def roles_carry_the_managed_policies_the_matrix_names(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each matrix role has exactly the AWS managed policies the matrix names for it attached (SecurityAudit for the
+    auditors, AmazonSSMReadOnlyAccess for IT operations) and AdministratorAccess if it is the matrix's administrator:
+    a missing one is a duty the role cannot do (a break-glass role that cannot administer is no emergency path),
+    an extra one is access nobody approved.
+    Implemented by components/identity.py (managed_policy_names)."""
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        spec = matrix.roles.get(name)
+        if spec is None:
+            continue
+        found = attachments(args, role)
+        if any(is_unknown(a.arn) for a in found):
+            judged_later("policyArn")
+        held = {n for a in found if (n := a.aws_managed_name) is not None}
+        expected = expected_managed_policies(spec)
+        if held != expected:
+            violation(report, f"{role.name}: managed policies differ from the matrix", path="policyArn",
+                      actual={"missing": sorted(expected - held), "extra": sorted(held - expected)},
+                      expected=f"exactly {sorted(expected)}", urn=role.urn)
+
+
+@stack_rule("IAM-01")
+def role_sessions_last_no_longer_than_the_matrix_allows(args: StackValidationArgs, report: ReportViolation) -> None:
+    """People's and the pipeline's role sessions (maxSessionDuration) last at most the matrix's ceiling for their
+    trust kind (`sessions.max_seconds`): a twelve-hour session lets a one-hour-old MFA sign-in, or a stolen CI
+    session token, keep working for a day. (Vendor sessions are IAM-07's.)
+    Implemented by components/identity.py (RoleMatrixRoles._role)."""
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        ceiling = matrix.session_max_seconds.get(matrix.roles[name].trust) if name in matrix.roles else None
+        if ceiling is not None:
+            require(report, role, "maxSessionDuration", lambda v, c=ceiling: v is None or between(900, c)(v),
+                    expected=f"<= {ceiling} seconds (role matrix sessions.max_seconds.{matrix.roles[name].trust})")
+
+
 # --- IAM-02 ----------------------------------------------------------------------------------------------------------
 
 @stack_rule("IAM-02")
@@ -605,30 +768,50 @@ def permissions_boundary_allows_everything_only_to_break_glass(args: StackValida
 
 # --- IAM-04 ----------------------------------------------------------------------------------------------------------
 
-def undenied(documents: list[Document], actions: Iterable[str], applies: Callable[[Document, Mapping[str, Any]], bool]) -> list[str]:
-    """The actions no unconditional Deny of the documents covers (only statements `applies` accepts count); none
-    while some document is not known (the deny may be in it)."""
-    if any(d.statements is None for d in documents):
-        return []
-    return [a for a in actions if not any(denies(s, a) and applies(d, s) for d in documents for s in d.statements or [])]
+# The inline policy each constrained role holds its segregation-of-duties denies in (components/identity.py writes it
+# from the matrix's constraints; nobody under the boundary may change it, and MON-05 pages on any write to it). The
+# constraints are judged on it alone: a deny that only another policy holds (the key-administration grant's) is not
+# watched as the constraint's, and goes when that grant is rewritten.
+SOD_POLICY = "segregation-of-duties"
+
+
+def sod_document(args: StackValidationArgs, role: PolicyResource) -> Document | None:
+    return next((d for d in inline_documents(args, role) if d.name == SOD_POLICY), None)
+
+
+def sod_refusals(args: StackValidationArgs, role: PolicyResource, c: Constraint,
+                 probes: Callable[[], list[tuple[str, str]]], report: ReportViolation) -> list[str] | None:
+    """The probes (action, resource) the role's segregation-of-duties policy, over a grant of everything, fails to
+    refuse; None (after reporting) when the role has no such policy."""
+    d = sod_document(args, role)
+    if d is None:
+        violation(report, f"{role.name}: {c.id}: has no {SOD_POLICY} policy", path="name",
+                  actual=sorted(str(x.name) for x in inline_documents(args, role)),
+                  expected=f"a RolePolicy named {SOD_POLICY} holding the constraint's denies", urn=role.urn)
+        return None
+    if d.statements is None:
+        judged_later("policy")
+    ask = asks([ALLOW_EVERYTHING, *(d.statements or [])], role)
+    return [f"{a} on {r}" for a, r in probes() if ask(a, r)]
 
 
 @stack_rule("IAM-04")
 def roles_without_data_are_denied_key_use(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Roles the matrix keeps from all data (key administrators, the deployer) are explicitly denied using any key.
-    Implemented by components/identity.py (segregation_statements, key_administration_statements).
-
-    Key policies can grant a role directly, so only an explicit Deny in the role's own policies holds."""
+    """Roles the matrix keeps from all data (key administrators, the deployer) are refused encrypting, decrypting and
+    generating data keys with every key (each key of the stack, and another account's) by their own
+    segregation-of-duties policy, whatever they are granted: key policies can grant a role directly, so only an
+    explicit Deny in the role's own policy holds. Judged by asking that policy.
+    Implemented by components/identity.py (segregation_statements)."""
     matrix = load()
     roles = matrix_roles(args)
+    keys = [*known_arns(of_type(args, KMS_KEY)), key_elsewhere(args)]
     for c in constraints(matrix, "no_data_access"):
         for role in (roles[n] for n in c.roles if n in roles):
-            documents = inline_documents(args, role)
-            missing = undenied(documents, KEY_CRYPTO, lambda _d, s: on_every_resource(s))
+            missing = sod_refusals(args, role, c, lambda: [(a, k) for a in KEY_CRYPTO for k in keys], report)
             if missing:
-                violation(report, f"{role.name}: {c.id}: not explicitly denied {', '.join(missing)} on every key",
-                          path="policy", actual=denied_sids(s for d in documents for s in d.statements or []),
-                          expected=f'an unconditional Deny of {", ".join(KEY_CRYPTO)} on "*"', urn=role.urn)
+                violation(report, f"{role.name}: {c.id}: its {SOD_POLICY} policy does not refuse key use",
+                          path="policy", actual=missing, expected=f'an unconditional Deny of {", ".join(KEY_CRYPTO)} on "*"',
+                          urn=role.urn)
 
 
 def content_actions(matrix: RoleMatrix, data_class: str) -> list[str]:
@@ -636,28 +819,75 @@ def content_actions(matrix: RoleMatrix, data_class: str) -> list[str]:
     return [*(a for a in matrix.actions_for(data_class, "manage") if not verb(a).startswith(CONFIGURATION_VERBS)), CONTENT_KEY_ACTION]
 
 
-def on_class_resources(data_class: str) -> Callable[[Document, Mapping[str, Any]], bool]:
-    """Whether a statement applies to the class's resources: on "*", or in a document built from the class's resources."""
-    return lambda d, s: on_every_resource(s) or d.derived_from_class(data_class)
+# An object name no policy names: a request for some object of a class's bucket.
+PROBE_OBJECT = "caseshield-probe-object"
+
+
+def class_resources(args: StackValidationArgs, data_class: str) -> list[str]:
+    """The known ARNs of the class's resources (its keys aside): resources classified as the class (a bucket also as
+    some object in it), and the database master-user secrets RDS keeps under a key of the class."""
+    found = []
+    for r in classified_as(args, data_class, *{r.resource_type for r in args.resources} - {KMS_KEY}):
+        arn = peek(r.props, "arn")
+        if isinstance(arn, str) and not is_unknown(arn):
+            found += [arn, f"{arn}/{PROBE_OBJECT}"] if r.resource_type == S3_BUCKET else [arn]
+    for db in of_type(args, RDS_INSTANCE):
+        if any(tag(k, CLASSIFICATION_TAG) == data_class for k in sources_of_type(db, "masterUserSecretKmsKeyId", KMS_KEY)):
+            found += [peek(s, "secretArn") for s in as_list(peek(db.props, "masterUserSecrets")) if isinstance(s, Mapping)]
+    return [a for a in found if isinstance(a, str) and a.startswith("arn:") and not is_unknown(a)]
+
+
+def content_probes(args: StackValidationArgs, matrix: RoleMatrix, data_class: str) -> list[tuple[str, str]]:
+    """Touching the class's content: each content action on each of the class's resources of its service,
+    decrypting with each of its keys, and logging in to each of its databases as each of the matrix's database
+    users (or anyone else)."""
+    users = sorted({*matrix.database_users.values(), "caseshield_probe"})
+    resources = class_resources(args, data_class)
+    return [*((a, r) for a in content_actions(matrix, data_class)[:-1] for r in resources
+              if r.split(":")[2] == a.split(":", 1)[0].lower()),
+            *((CONTENT_KEY_ACTION, k) for k in class_keys(args, data_class)),
+            *((DATABASE_LOGIN, f"{p}/{u}") for p in database_user_prefixes(args, data_class) for u in users)]
 
 
 @stack_rule("IAM-04")
 def excluded_roles_are_denied_case_content(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Roles a constraint keeps from data classes (CI, vendor, IT operations) are explicitly denied their content.
-    Implemented by components/identity.py (segregation_statements, content_denies).
-
-    Managed policies and resource policies can grant what inline policies do not, so an explicit Deny built from the
-    class's own resources (or on "*") must cover every content action and decrypting with the class's key."""
+    """Roles a constraint keeps from data classes (CI, vendor, IT operations) are refused their content by their own
+    segregation-of-duties policy, whatever they are granted: every content action on each of the class's resources
+    (its classified resources, the database secrets kept under its key), decrypting with each of its keys, and
+    logging in to its database as any user, judged by asking that policy over a grant of everything.
+    Implemented by components/identity.py (segregation_statements, content_denies)."""
     matrix = load()
     roles = matrix_roles(args)
     for c in constraints(matrix, "no_access_to"):
         for role in (roles[n] for n in c.roles if n in roles):
-            documents = inline_documents(args, role)
             for data_class in c.data_classes:
-                missing = undenied(documents, content_actions(matrix, data_class), on_class_resources(data_class))
+                missing = sod_refusals(args, role, c, partial(content_probes, args, matrix, data_class), report)
+                if missing is None:
+                    break
                 if missing:
-                    violation(report, f"{role.name}: {c.id}: {data_class} content is not explicitly denied", path="policy",
-                              actual=missing, expected=f"an unconditional Deny on the {data_class} resources", urn=role.urn)
+                    violation(report, f"{role.name}: {c.id}: {data_class} content is not refused by its {SOD_POLICY} policy",
+                              path="policy", actual=missing, expected=f"an unconditional Deny on the {data_class} resources, "
+                              "its keys and its database users", urn=role.urn)
+
+
+@stack_rule("IAM-04")
+def segregation_of_duties_policies_only_deny(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A constrained role's segregation-of-duties policy holds only Deny statements: an Allow there grants what the
+    constraint exists to refuse, in the one policy nobody but break-glass may change (and MON-05 watches as a deny).
+    Implemented by components/identity.py (segregation_statements)."""
+    matrix = load()
+    roles = matrix_roles(args)
+    named = sorted({n for c in matrix.constraints if c.rule in ("no_data_access", "no_access_to") for n in c.roles})
+    unknown = False
+    for role in (roles[n] for n in named if n in roles):
+        d = sod_document(args, role)
+        unknown |= d is not None and d.statements is None
+        allows = [s.get("Sid", index) for index, s in enumerate(d.statements or []) if s.get("Effect") != "Deny"] if d else []
+        if allows:
+            violation(report, f"{role.name}: its {SOD_POLICY} policy allows", path=d.path if d else "policy", actual=allows,
+                      expected="only Deny statements", urn=d.holder.urn if d else role.urn)
+    if unknown:
+        judged_later("policy")
 
 
 def is_read_action(pattern: str) -> bool:
@@ -883,6 +1113,33 @@ def data_permissions_name_their_resources(args: StackValidationArgs, report: Rep
                     violation(report, f"{role.name}: {d.name or d.holder.name} allows data-class actions on every resource",
                               path=f"{d.path}.Statement.{index}.Resource", actual=granted,
                               expected="the data class's own resource ARNs", urn=d.holder.urn)
+
+
+@stack_rule("IAM-11")
+def data_class_policies_reach_nothing_outside_their_class(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Each data-class policy, asked as IAM would, refuses its grants on anything outside its class: every action of
+    the level (but those AWS authorizes only on "*") on another account's resource of the service, the key use on
+    the other classes' keys and on another account's key, and the database login as any other database user (the
+    other levels' users, someone else) or on another database. A key grant or a login widened to "*" would let the
+    role decrypt every class or connect as the records manager.
+    Implemented by components/identity.py (data_class_statements, DataClassScope)."""
+    matrix = load()
+    elsewhere_key = key_elsewhere(args)
+    all_classes = sorted(matrix.actions)
+    for role, data_class, level, d in class_documents(args, matrix):
+        ask = asks(d.statements or [], role)
+        keys = [*(k for other in all_classes if other != data_class for k in class_keys(args, other)), elsewhere_key]
+        reached = [f"{a} on {k}" for a in key_use(level) for k in keys if ask(a, k)]
+        reached += [f"{a} on {r}" for a in matrix.actions_for(data_class, level) if not takes_only_star(a)
+                    and ask(a, r := elsewhere_resource(a, elsewhere_key))]
+        prefixes = database_user_prefixes(args, data_class)
+        others = sorted({u for u in matrix.database_users.values() if u != matrix.database_users.get(level)} | {"caseshield_probe"})
+        users = [f"{p}/{u}" for p in prefixes for u in others]
+        users += [f"{p.rsplit(':', 1)[0]}:db-{ELSEWHERE.upper().replace('-', '')}/{matrix.database_users.get(level)}" for p in prefixes]
+        reached += [f"{DATABASE_LOGIN} as {u}" for u in users if ask(DATABASE_LOGIN, u)]
+        if reached:
+            violation(report, f"{role.name}: {data_class} policy reaches beyond its class", path=d.path, actual=reached,
+                      expected=f"only the {data_class} resources, its key and the {level} database user", urn=d.holder.urn)
 
 
 # --- IAM-12 ----------------------------------------------------------------------------------------------------------

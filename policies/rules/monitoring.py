@@ -21,7 +21,7 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from caseshield import schemas
 from caseshield.role_matrix import load as load_matrix
-from policies.floors import CisFilter, GuardrailFilter, cis_filters, guardrail_filters
+from policies.floors import TIERS, CisFilter, GuardrailFilter, cis_filters, guardrail_filters
 from policies.floors import floor as floor_of
 from policies.rules import resource_rule, stack_rule
 from policies.rules._filter_pattern import PatternError, compile_pattern
@@ -77,14 +77,9 @@ SECURITY_HUB_STANDARDS = (
     "standards/cis-aws-foundations-benchmark/v/3.0.0",
     "standards/nist-800-53/v/5.0.0",
 )
-# AWS managed Config rules (source identifiers) every stack must deploy: the evidence auditors ask for first.
-CONFIG_RULES = (
-    "CLOUD_TRAIL_ENABLED", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED", "CLOUD_TRAIL_ENCRYPTION_ENABLED",
-    "CMK_BACKING_KEY_ROTATION_ENABLED", "S3_BUCKET_PUBLIC_READ_PROHIBITED", "S3_BUCKET_SSL_REQUESTS_ONLY",
-    "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED", "RDS_STORAGE_ENCRYPTED", "RDS_INSTANCE_PUBLIC_ACCESS_CHECK",
-    "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", "ROOT_ACCOUNT_MFA_ENABLED", "IAM_ROOT_ACCESS_KEY_CHECK", "VPC_FLOW_LOGS_ENABLED",
-    "VPC_DEFAULT_SECURITY_GROUP_CLOSED", "GUARDDUTY_ENABLED_CENTRALIZED", "SECURITYHUB_ENABLED",
-)
+# AWS managed Config rules (source identifiers) every stack must deploy: the evidence auditors ask for first. The
+# floor is policies/floors.yaml `managed_config_rules` (prod adds its `prod_only` rules); the live audit asks for these.
+CONFIG_RULES: tuple[str, ...] = tuple(floor_of("managed_config_rules")["every_stack"])
 # An alarm pages on the first matching event: comparison operator -> largest threshold that still does.
 FIRST_EVENT_THRESHOLDS = {"GreaterThanOrEqualToThreshold": 1.0, "GreaterThanThreshold": 0.0}
 # Lowest GuardDuty severity that must page (7.0-8.9 High, 9.0-10.0 Critical) and the Security Hub labels that must.
@@ -199,6 +194,16 @@ def guardduty_publishes_findings_promptly(args: ResourceValidationArgs, report: 
 
 # --- MON-02 -------------------------------------------------------------------------------------------------------
 
+@resource_rule("MON-02", SECURITY_HUB)
+def security_hub_enables_new_controls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Security Hub turns on the controls AWS adds to the subscribed standards (autoEnableControls): otherwise each
+    new check (a new service's encryption, a new public-access path) stays off and its findings are never raised.
+    Implemented by components/detection.py (ThreatDetection._security_hub)."""
+    value = args.props.get("autoEnableControls")
+    if not is_unknown(value) and value is False:
+        violation(report, "Security Hub leaves controls AWS adds to the standards turned off", path="autoEnableControls",
+                  actual=value, expected="true (AWS's default when unset)")
+
 @stack_rule("MON-02")
 def security_hub_scores_fsbp_cis_and_nist(args: StackValidationArgs, report: ReportViolation) -> None:
     """Security Hub is enabled and subscribed to AWS FSBP, CIS AWS Foundations v3.0.0 and NIST SP 800-53 rev 5.
@@ -249,16 +254,26 @@ def config_delivers_to_the_audit_archive(args: StackValidationArgs, report: Repo
                       actual=peek(channel.props, "s3BucketName"), expected="the bucket the trail delivers to", urn=channel.urn)
 
 
+def required_config_rules(tier: str | None) -> list[str]:
+    """MON-03's floor for a stack of `tier` (an unknown tier is held to prod's)."""
+    rules = floor_of("managed_config_rules")
+    return [*rules["every_stack"], *(rules["prod_only"] if tier not in TIERS or tier == "prod" else [])]
+
+
 @stack_rule("MON-03")
 def managed_config_rules_are_deployed(args: StackValidationArgs, report: ReportViolation) -> None:
-    """The AWS managed Config rules auditors expect (CloudTrail, KMS, S3, RDS, IAM root/MFA, VPC, detectors) are deployed.
+    """Every AWS managed Config rule of the floor (policies/floors.yaml managed_config_rules: CloudTrail, KMS, S3,
+    RDS, IAM root/MFA/password, VPC, EC2, DynamoDB, WAF, detectors; Multi-AZ in prod) is deployed. The floor is not
+    read from the program, so a rule dropped from the component is missed, not forgotten.
     Implemented by components/detection.py (CONFIG_RULES)."""
     managed = [r for r in of_type(args, CONFIG_RULE) if get(r.props, "source.owner") == "AWS"]
     deployed = sorted(str(get(r.props, "source.sourceIdentifier")) for r in managed)
-    missing = [rule for rule in CONFIG_RULES if rule not in deployed]
+    tier = next((environment(r) for r in args.resources if environment(r)), None)
+    required = required_config_rules(tier)
+    missing = [rule for rule in required if rule not in deployed]
     if missing:
         violation(report, f"managed Config rules are missing: {missing}", path="source.sourceIdentifier", actual=deployed,
-                  expected=f"AWS-owned rules including {list(CONFIG_RULES)}")
+                  expected=f"AWS-owned rules including {required} (policies/floors.yaml managed_config_rules)")
 
 
 # --- MON-04 / MON-05: metric filters on the trail log group and their alarms --------------------------------------
@@ -353,6 +368,32 @@ def paging_alarms(args: StackValidationArgs, metric_filter: PolicyResource) -> l
             and fires_on_first_event(a)]
 
 
+def judge_filter_floor(args: StackValidationArgs, floor: CisFilter | GuardrailFilter, label: str,
+                       filters: list[PolicyResource], report: ReportViolation) -> bool:
+    """Report unless a filter on the trail log group counts exactly the floor's events (each one it names, none it
+    excludes) and an alarm on its metric pages the incident topic on the first event. Returns False when it cannot be
+    decided yet (no known filter covers it, but one whose pattern is not yet known may)."""
+    known = [f for f in filters if not is_unknown(f.props.get("pattern"))]
+    misses = {f.urn: missed_events(f.props.get("pattern"), floor) for f in known}
+    covering = [f for f in known if not misses[f.urn]]
+    if not covering:
+        if len(known) < len(filters):
+            return False
+        nearest = min(known, key=lambda f: len(misses[f.urn]), default=None)
+        violation(report, f"{label} ({floor.title}): no metric filter on the trail log group counts exactly the events "
+                  "it must", path="pattern", actual=None if nearest is None else nearest.props.get("pattern"),
+                  expected=f"a pattern matching {len(floor.events)} required event(s) and none of {len(floor.not_events)} "
+                  f"excluded of policies/floors.yaml; the nearest filter gets wrong "
+                  f"{[] if nearest is None else misses[nearest.urn][:5]}", urn=None if nearest is None else nearest.urn)
+    elif not any(paging_alarms(args, f) for f in covering):
+        violation(report, f"{label} ({floor.title}): no alarm on the matching filter's metric pages the incident topic "
+                  "on the first event", path="metricTransformation.name",
+                  actual=[get(f.props, "metricTransformation.name") for f in covering],
+                  expected="a MetricAlarm on that metric and namespace, alarmActions = the incident topic, threshold 1",
+                  urn=covering[0].urn)
+    return True
+
+
 @stack_rule("MON-04")
 def cis_monitoring_floors_are_met(args: StackValidationArgs, report: ReportViolation) -> None:
     """For every CIS 3.0 recommendation 4.1-4.14 in policies/floors.yaml, a metric filter on the trail log group
@@ -360,29 +401,8 @@ def cis_monitoring_floors_are_met(args: StackValidationArgs, report: ReportViola
     Why: the requirement lives outside policies/alarms.yaml, so removing or misspelling an alarm there fails here.
     Implemented by components/alerting.py (IncidentAlerting._alarm) from the rows of policies/alarms.yaml."""
     filters = trail_filters(args)
-    unknown = [f for f in filters if is_unknown(f.props.get("pattern"))]
-    known = [f for f in filters if not is_unknown(f.props.get("pattern"))]
-    undecided = False
-    for floor in cis_filters():
-        misses = {f.urn: missed_events(f.props.get("pattern"), floor) for f in known}
-        covering = [f for f in known if not misses[f.urn]]
-        if not covering:
-            if unknown:
-                undecided = True  # a filter whose pattern is not yet known may cover it: judged when it is
-                continue
-            nearest = min(known, key=lambda f: len(misses[f.urn]), default=None)
-            violation(report, f"CIS {floor.cis} ({floor.title}): no metric filter on the trail log group counts exactly "
-                      "the events it must", path="pattern", actual=None if nearest is None else nearest.props.get("pattern"),
-                      expected=f"a pattern matching {len(floor.events)} required event(s) of policies/floors.yaml; the "
-                      f"nearest filter gets wrong {[] if nearest is None else misses[nearest.urn][:5]}",
-                      urn=None if nearest is None else nearest.urn)
-        elif not any(paging_alarms(args, f) for f in covering):
-            violation(report, f"CIS {floor.cis} ({floor.title}): no alarm on the matching filter's metric pages the "
-                      "incident topic on the first event", path="metricTransformation.name",
-                      actual=[get(f.props, "metricTransformation.name") for f in covering],
-                      expected="a MetricAlarm on that metric and namespace, alarmActions = the incident topic, threshold 1",
-                      urn=covering[0].urn)
-    if undecided:
+    decided = [judge_filter_floor(args, floor, f"CIS {floor.cis}", filters, report) for floor in cis_filters()]
+    if not all(decided):
         judged_later("pattern")
 
 
@@ -492,8 +512,6 @@ def guardrail_monitoring_floors_are_met(args: StackValidationArgs, report: Repor
     Why: the requirement lives outside policies/alarms.yaml, so removing, misspelling or narrowing an alarm there
     fails here. Implemented by components/alerting.py (IncidentAlerting._alarm, placeholder_values)."""
     filters = trail_filters(args)
-    unknown_filters = any(is_unknown(f.props.get("pattern")) for f in filters)
-    known_filters = [f for f in filters if not is_unknown(f.props.get("pattern"))]
     names = guardrail_names(args)
     undecided = False
     for entry in guardrail_filters():
@@ -503,26 +521,8 @@ def guardrail_monitoring_floors_are_met(args: StackValidationArgs, report: Repor
             continue
         floor = GuardrailFilter(entry.id, entry.title, tuple(e for e in events if e is not None),
                                 tuple(e for e in excluded if e is not None))
-        if not floor.events:
-            continue  # the stack has none of what this entry watches (the identity controls judge that)
-        misses = {f.urn: missed_events(f.props.get("pattern"), floor) for f in known_filters}
-        covering = [f for f in known_filters if not misses[f.urn]]
-        if not covering:
-            if unknown_filters:
-                undecided = True
-                continue
-            nearest = min(known_filters, key=lambda f: len(misses[f.urn]), default=None)
-            violation(report, f"{floor.id} ({floor.title}): no metric filter on the trail log group counts exactly the "
-                      "events it must", path="pattern", actual=None if nearest is None else nearest.props.get("pattern"),
-                      expected=f"a pattern matching {len(floor.events)} required event(s) and none of "
-                      f"{len(floor.not_events)} excluded of policies/floors.yaml; the nearest filter gets wrong "
-                      f"{[] if nearest is None else misses[nearest.urn][:5]}", urn=None if nearest is None else nearest.urn)
-        elif not any(paging_alarms(args, f) for f in covering):
-            violation(report, f"{floor.id} ({floor.title}): no alarm on the matching filter's metric pages the incident "
-                      "topic on the first event", path="metricTransformation.name",
-                      actual=[get(f.props, "metricTransformation.name") for f in covering],
-                      expected="a MetricAlarm on that metric and namespace, alarmActions = the incident topic, threshold 1",
-                      urn=covering[0].urn)
+        if floor.events:  # else the stack has none of what this entry watches (the identity controls judge that)
+            undecided |= not judge_filter_floor(args, floor, floor.id, filters, report)
     if undecided:
         judged_later("pattern")
 
@@ -605,19 +605,23 @@ def finding_rules_target_the_incident_topic(args: StackValidationArgs, report: R
 # --- IR-01 --------------------------------------------------------------------------------------------------------
 
 @stack_rule("IR-01")
-def incident_topic_reaches_a_person(args: StackValidationArgs, report: ReportViolation) -> None:
-    """The incident topic exists and has at least one e-mail subscription, so every page reaches a person.
+def incident_topic_reaches_enough_people(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The incident topic exists and pages at least the floor's number of people by e-mail (policies/floors.yaml
+    incident_recipients: two in prod and staging), so one person away or one bouncing mailbox loses no incident.
     Implemented by components/alerting.py (IncidentAlerting, settings alertEmails)."""
     topics = incident_topics(args)
     if not topics:
         violation(report, "there is no incident topic", path="type", actual=None, expected=f"a {TOPIC} of {INCIDENT_ALERTING}")
     for topic in topics:
+        needed = floor_of("incident_recipients", environment(topic))
         subscriptions = consumers(args, topic, TOPIC_SUBSCRIPTION, "topic")
-        protocols = [s.props.get("protocol") for s in subscriptions if s.props.get("endpoint")]
-        if not any(p in PERSON_PROTOCOLS or is_unknown(p) for p in protocols):
-            violation(report, "no one is subscribed to the incident topic", path="protocol",
-                      actual=[peek(s.props, "protocol") for s in subscriptions],
-                      expected=f"a subscription over one of {list(PERSON_PROTOCOLS)}", urn=topic.urn)
+        people = {str(peek(s.props, "endpoint")).lower() if not is_unknown(s.props.get("endpoint")) else s.urn
+                  for s in subscriptions
+                  if s.props.get("endpoint") and (s.props.get("protocol") in PERSON_PROTOCOLS or is_unknown(s.props.get("protocol")))}
+        if len(people) < needed:
+            violation(report, f"the incident topic pages {len(people)} people, fewer than the floor", path="protocol",
+                      actual=sorted(people), expected=f"at least {needed} subscriptions over one of {list(PERSON_PROTOCOLS)} "
+                      "(policies/floors.yaml incident_recipients)", urn=topic.urn)
 
 
 def lets_others_publish(statement: dict[str, Any]) -> bool:

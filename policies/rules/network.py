@@ -76,9 +76,12 @@ ROUTE_TARGETS = ("gatewayId", "egressOnlyGatewayId", "natGatewayId")
 # A route target named by a literal id: internet, egress-only internet and NAT gateways.
 INTERNET_GATEWAY_ID_PREFIXES = ("igw-", "eigw-", "nat-")
 
-# NET-03: the endpoints every VPC needs, by service, with their endpoint type.
+# NET-03: the endpoints every VPC needs, by service, with their endpoint type: every AWS API the app tier calls, which
+# has no route to the internet (Session Manager and patching, keys and secrets, telemetry, notifications). A missing
+# one breaks the private path and invites the NAT gateway that would make the tier reach the internet.
 GATEWAY_ENDPOINTS = ("s3", "dynamodb")
-INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "kms", "logs", "secretsmanager", "sts", "monitoring")
+INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "ec2", "kms", "logs", "secretsmanager", "sts", "monitoring",
+                       "events", "sns")
 REQUIRED_ENDPOINTS = {**dict.fromkeys(GATEWAY_ENDPOINTS, "Gateway"), **dict.fromkeys(INTERFACE_ENDPOINTS, "Interface")}
 DEFAULT_ENDPOINT_TYPE = "Gateway"
 SERVICE_NAME = re.compile(r"^com\.amazonaws\.[a-z0-9-]+\.(?P<service>[a-z0-9.-]+)$")
@@ -359,6 +362,24 @@ def default_security_groups_have_no_rules(args: StackValidationArgs, report: Rep
         if groups:
             violation(report, f"{rule.name} adds a rule to the default security group", path="securityGroupId",
                       actual=[g.name for g in groups], expected="no rule on a default security group", urn=rule.urn)
+
+
+DEFAULT_NETWORK_ACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
+
+
+@stack_rule("NET-04")
+def default_network_acls_admit_nothing(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every VPC's default network ACL is adopted with no ingress and no egress rule: a subnet created outside the
+    blueprint (or left without its tier's ACL) is associated with it and must get no traffic, where AWS's own default
+    ACL admits everything in and out. Implemented by components/network.py (ZeroTrustNetwork._lock_down_defaults)."""
+    for vpc in of_type(args, VPC):
+        if not consumers(args, vpc, DEFAULT_NETWORK_ACL, "defaultNetworkAclId"):
+            violation(report, f"{vpc.name}'s default network ACL is not adopted: AWS's admits all traffic in and out",
+                      path="defaultNetworkAclId", actual=None,
+                      expected=f"a {DEFAULT_NETWORK_ACL} of this VPC with ingress [] and egress []", urn=vpc.urn)
+    for acl in of_type(args, DEFAULT_NETWORK_ACL):
+        for direction in ("ingress", "egress"):
+            expect(report, acl, direction, lambda rules: not rules, expected="[] or absent (no rules)")
 
 
 # --- NET-05 -------------------------------------------------------------------------------------------------------
@@ -1211,6 +1232,60 @@ def unintended_grants(args: StackValidationArgs, endpoint: PolicyResource, doc: 
             continue
         reported.add(granting[0])
         yield granting[0], request
+
+
+def required_requests(endpoint: PolicyResource, own: str) -> list[EndpointRequest]:
+    """The calls policies/network-reachability.yaml says must pass the endpoint: its service's `must_pass` call by a
+    principal of this account on a resource of this account, and (S3 gateway) every public read of the listed buckets."""
+    name = str(peek(endpoint.props, "serviceName"))
+    match = SERVICE_NAME.match(name)
+    if match is None:
+        return []
+    service, region = match["service"], name.split(".")[2]
+    arn = peek(endpoint.props, "arn")
+    partition = arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
+    intent = reachability()["vpc_endpoints"]
+    action = intent["must_pass"].get(service)
+    if action is None:
+        return []
+    prefix = action.split(":", 1)[0]
+    resource = {"s3": f"arn:{partition}:s3:::endpoint-probe-bucket/probe",
+                "dynamodb": f"arn:{partition}:dynamodb:{region}:{own}:table/probe",
+                "sts": f"arn:{partition}:iam::{own}:role/probe"}.get(prefix, f"arn:{partition}:{prefix}:{region}:{own}:probe")
+    found = [EndpointRequest(own, own, action, resource)]
+    if service == "s3":
+        found += [EndpointRequest(None, "", read, f"arn:{partition}:s3:::{bucket.format(region=region)}/probe")
+                  for read in intent["public_reads"]["actions"] for bucket in intent["public_reads"]["buckets"]]
+    return found
+
+
+@stack_rule("NET-03")
+def vpc_endpoint_policies_let_the_app_tiers_calls_through(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every VPC endpoint policy, evaluated as IAM evaluates a request, lets through the call the app tier makes to its
+    service (policies/network-reachability.yaml must_pass: this account's principal, this account's resource) and,
+    through the S3 gateway endpoint, the reads of the AWS-owned package and agent buckets. The app tier has no route
+    to the internet: an endpoint that refuses them leaves patching, Session Manager, log and metric delivery or key use
+    with no path, and invites the NAT gateway that would open one. Implemented by components/network.py
+    (own_account_only, gateway_endpoint_policy, interface_endpoint_policy)."""
+    from caseshield.iam_analysis import applies
+
+    for endpoint in of_type(args, VPC_ENDPOINT):
+        policy = reveal(peek(endpoint.props, "policy"))
+        if is_unknown(policy) or is_unknown(peek(endpoint.props, "serviceName")):
+            continue
+        doc = document(policy)
+        if doc is None:
+            continue  # no policy: AWS's default lets everything through (the rule above reports it)
+        found = statements(doc)
+        own = sorted(endpoint_own_accounts(args, endpoint, doc))[0]
+        refused = [r for r in required_requests(endpoint, own)
+                   if not any(applies(s, "Allow", r.action, r.resource, r.context()) for s in found)
+                   or any(applies(s, "Deny", r.action, r.resource, r.context()) for s in found)]
+        if refused:
+            violation(report, f"{endpoint.name} refuses calls the app tier must make through it", path="policy",
+                      actual=[f"{r.action} on {r.resource}" + ("" if r.principal_account else " (unsigned)") for r in refused[:5]],
+                      expected=f"every call of {INTENT_FILE} vpc_endpoints.must_pass (and the public reads) let through",
+                      urn=endpoint.urn)
 
 
 @stack_rule("NET-03")
