@@ -846,3 +846,40 @@ def test_parliament_waits_for_unknown_documents() -> None:
     props(w["role-policy"])["policy"] = UNKNOWN
     result = run(rule, w)
     assert result.violations == [] and [s.policy for s in result.skipped] == [rule]
+
+
+# --- IAM-01: AWS managed policies judged on their documents (caseshield/aws_managed.py) ------------------------------
+
+MANAGED_RULE = "managed-policies-reach-no-case-data-the-matrix-withholds"
+
+
+@pytest.mark.parametrize(("holder", "policy_name", "fires"), [
+    ("security-auditor", "SecurityAudit", False),  # configuration reads only
+    ("security-auditor", "ReadOnlyAccess", True),  # s3:GetObject on *: every case document
+    ("security-auditor", "ViewOnlyAccess", False),
+    ("it-operations", "AmazonSSMReadOnlyAccess", False),
+    ("it-operations", "AmazonS3ReadOnlyAccess", True),
+    ("it-operations", "AmazonS3FullAccess", True),
+    ("security-auditor", "NoSuchPolicyAwsEverShipped", True),  # not in the dated copy: cannot be judged
+])
+def test_managed_policies_are_judged_on_their_documents(holder: str, policy_name: str, fires: bool) -> None:
+    w = with_arns(world())
+    attachment = next(k for k in w if k.startswith(f"{role(holder)}-") and k.endswith(("SecurityAudit", "AmazonSSMReadOnlyAccess")))
+    props(w[attachment])["policyArn"] = f"arn:aws:iam::aws:policy/{policy_name}"
+    assert bool(check(MANAGED_RULE, w)) is fires
+
+
+def test_the_administrator_is_left_to_iam_05_and_unknown_arns_to_later() -> None:
+    w = with_arns(world())
+    assert check(MANAGED_RULE, w) == []
+    props(w[f"{role('security-auditor')}-SecurityAudit"])["policyArn"] = UNKNOWN
+    assert check(MANAGED_RULE, w) == []
+
+
+def test_the_dated_copy_has_the_policies_the_matrix_names() -> None:
+    from caseshield import aws_managed
+
+    for spec in MATRIX.roles.values():
+        for name in spec.managed_policies:
+            assert aws_managed.document(name) is not None, name
+            assert aws_managed.updated(name), name

@@ -329,3 +329,15 @@ mutant("iam-04-key-admin-relies-on-its-grant", "IAM-04",
 mutant("iam-08-deployer-rewrites-the-service-boundary", "IAM-08",
        "the deployer may again publish a new version of the service boundary (and so turn the instance role on case data)",
        transform=edit_document(ROLE_POLICY, "policy", drop_statement("ServiceBoundaryChangesThroughBreakGlass"), name=DEPLOY))
+
+
+def managed_policies_of(role_name: str, *names: str) -> Any:
+    def change(document: Any) -> None:
+        document["roles"][role_name]["managed_policies"] = list(names)
+
+    return change
+
+
+mutant("iam-01-auditor-given-read-only-access-in-the-matrix", "IAM-01",
+       "policies/role-matrix.yaml gives the security auditor ReadOnlyAccess instead of SecurityAudit: it reads every case document",
+       inputs={"policies/role-matrix.yaml": managed_policies_of("security-auditor", "ReadOnlyAccess")})

@@ -870,6 +870,64 @@ def excluded_roles_are_denied_case_content(args: StackValidationArgs, report: Re
                               "its keys and its database users", urn=role.urn)
 
 
+def case_data_classes(matrix: RoleMatrix) -> list[str]:
+    """The classes the matrix's no_access_to constraints protect: case data."""
+    return sorted({d for c in constraints(matrix, "no_access_to") for d in c.data_classes})
+
+
+def case_content_probes(args: StackValidationArgs, data_class: str) -> list[tuple[str, str]]:
+    """Each case-content action of policies/floors.yaml on each of the class's resources of its service (decrypting
+    on its keys, logging in as any database user of its databases)."""
+    from policies.floors import floor
+
+    actions = [str(a) for a in floor("case_content_actions")]
+    resources = class_resources(args, data_class)
+    found = [(a, r) for a in actions for r in resources if r.split(":")[2] == a.split(":", 1)[0].lower()]
+    found += [(a, k) for a in actions if a.lower() == CONTENT_KEY_ACTION.lower() for k in class_keys(args, data_class)]
+    found += [(a, f"{p}/caseshield_probe") for a in actions if a.lower() == DATABASE_LOGIN.lower()
+              for p in database_user_prefixes(args, data_class)]
+    return found
+
+
+@stack_rule("IAM-01")
+def managed_policies_reach_no_case_data_the_matrix_withholds(args: StackValidationArgs, report: ReportViolation) -> None:
+    """No AWS managed policy of a matrix role grants the content of a case-data class the matrix does not give the
+    role (the classes its no_access_to constraints protect): each case-content action of policies/floors.yaml on each
+    of the class's resources, decrypting with its keys and logging in to its database, asked of the managed policy's
+    own document (the dated copy of caseshield/aws_managed.py). Judged on the managed policy, since it is chosen for
+    what it grants: ReadOnlyAccess on the security auditor reads every case document (s3:GetObject on *), whatever a
+    bucket or key policy refuses later. Administrator roles are IAM-05's.
+    Implemented by components/identity.py (RoleMatrixRoles._permissions, the matrix's managed_policies)."""
+    from caseshield import aws_managed
+    from caseshield.iam_analysis import applies
+
+    matrix = load()
+    for name, role in sorted(matrix_roles(args).items()):
+        spec = matrix.roles.get(name)
+        if spec is None or spec.administrator:
+            continue
+        for a in attachments(args, role):
+            managed = a.aws_managed_name
+            if managed is None or is_unknown(a.arn):
+                continue
+            doc = aws_managed.document(managed)
+            if doc is None:
+                violation(report, f"{role.name}: {managed} is not in the dated copy of AWS managed policies, so what it "
+                          "grants cannot be judged", path=a.prop, actual=a.arn,
+                          expected="an AWS managed policy caseshield/aws_managed.py knows", urn=a.holder.urn)
+                continue
+            found = statements(doc)
+            for data_class in [c for c in case_data_classes(matrix) if c not in spec.data]:
+                reached = [f"{action} on {resource}" for action, resource in case_content_probes(args, data_class)
+                           if any(applies(s, "Allow", action, resource, {}) for s in found)
+                           and not any(applies(s, "Deny", action, resource, {}) for s in found)]
+                if reached:
+                    violation(report, f"{role.name}: {managed} reaches {data_class} content, which the matrix does not "
+                              "give the role", path=a.prop, actual=reached[:5],
+                              expected=f"managed policies that touch no {data_class} content "
+                              f"(AWS's document as of {aws_managed.updated(managed)})", urn=a.holder.urn)
+
+
 @stack_rule("IAM-04")
 def segregation_of_duties_policies_only_deny(args: StackValidationArgs, report: ReportViolation) -> None:
     """A constrained role's segregation-of-duties policy holds only Deny statements: an Allow there grants what the
