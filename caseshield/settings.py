@@ -40,8 +40,6 @@ FLOOR_PATHS = {
     "databaseBackupRetentionDays": "retention_days.database_backups",
     "backupRetentionDays": "retention_days.backups",
 }
-# Longest a Critical/Important patch may wait for approval: (non-prod, prod).
-PATCH_DELAY_CEILINGS = (14, 7)
 RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 REGION_RE = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)-(gov-)?(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -626,7 +624,9 @@ def app_tier_is_sized_sanely(s: Settings) -> Iterable[Problem]:
 
 @rule
 def patching_is_timely(s: Settings) -> Iterable[Problem]:
-    ceiling = PATCH_DELAY_CEILINGS[1] if s.is_prod else PATCH_DELAY_CEILINGS[0]
+    from policies import floors  # PATCH-01's ceiling for the tier (an unknown tier is refused on its own; dev meanwhile)
+
+    ceiling = int(floors.floor("patch_approval_days", s.environment if s.environment in ENVIRONMENTS else "dev"))
     if not 0 <= s.patch_approval_delay_days <= ceiling:
         yield Problem("caseshield:patchApprovalDelayDays", s.patch_approval_delay_days,
                       f"must be between 0 and {ceiling} days in {s.environment}: critical fixes may not wait longer.",

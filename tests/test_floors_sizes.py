@@ -28,6 +28,7 @@ def written(tmp_path: Path, change: Any) -> Path:
     ("retention_days.backups", "dev", 35), ("retention_days.backups", "prod", 365),
     ("retention_days.audit_archive_lock", "staging", 365), ("archive_lock_modes", "prod", ["COMPLIANCE"]),
     ("backup_cross_region_copy", "staging", False), ("detection.macie_schedule", "prod", "daily"),
+    ("patch_approval_days", "prod", 7), ("patch_approval_days", "dev", 14), ("incident_recipients", "dev", 1),
     ("tls.minimum_version", "dev", "1.2"), ("user_sign_in.oauth_flows", None, ["code"]),
     ("tls.load_balancer_policy_prefixes", "prod", ["ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-",
                                                    "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-"]),
@@ -97,6 +98,11 @@ def put(value: Any, *path: str) -> Any:
     (put(0, "network", "private_tier_ingress_from_outside", "from_port"), "network.private_tier_ingress_from_outside.from_port"),
     (put(7, "retention_days", "backups", "qa"), "retention_days.backups"),
     (remove("network"), "network"),
+    (put(30, "patch_approval_days", "prod"), "patch_approval_days.prod"),
+    (put(1, "incident_recipients", "prod"), "incident_recipients.prod"),
+    (put(["AWS_CONFIG_*"], "managed_config_rules", "every_stack"), "managed_config_rules.every_stack"),
+    (put(["s3:Get*"], "case_content_actions"), "case_content_actions"),
+    (put(["everything"], "database_audit_logging", "pgaudit_log_classes"), "database_audit_logging.pgaudit_log_classes"),
 ])
 def test_an_invalid_floors_file_is_refused_naming_the_key(tmp_path: Path, change: Any, named: str) -> None:
     path = written(tmp_path, change)

@@ -97,9 +97,6 @@ STRING_EQUALS = "STRINGEQUALS"
 
 # The input that turns deletion protection on, per type.
 DELETION_PROTECTION = {RDS_INSTANCE: "deletionProtection", DYNAMODB_TABLE: "deletionProtectionEnabled"}
-# Automated database backups kept (days): prod, every other tier.
-PROD_DATABASE_BACKUP_FLOOR_DAYS = 30
-DATABASE_BACKUP_FLOOR_DAYS = 7
 
 RESIDENCY_FILE = Path(__file__).resolve().parent.parent / "data-residency.yaml"
 ALLOWED_REGIONS: tuple[str, ...] = tuple(schemas.load(RESIDENCY_FILE, "data-residency")["allowed_regions"])
@@ -523,10 +520,11 @@ def case_database_is_multi_az_in_prod(args: ResourceValidationArgs, report: Repo
 
 @resource_rule("DATA-08", RDS_INSTANCE)
 def case_database_keeps_backups_for_the_retention_floor(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """The case database keeps automated backups (point-in-time recovery) at least 30 days in prod, 7 elsewhere.
+    """The case database keeps automated backups (point-in-time recovery) at least as long as policies/floors.yaml
+    retention_days.database_backups (30 days in prod, 7 elsewhere).
     Implemented by components/database.py (CaseDatabase, databaseBackupRetentionDays)."""
-    floor = PROD_DATABASE_BACKUP_FLOOR_DAYS if is_prod(args) else DATABASE_BACKUP_FLOOR_DAYS
-    require(report, args, "backupRetentionPeriod", at_least(floor), expected=f">= {floor} days",
+    days = floor("retention_days.database_backups", environment(args))
+    require(report, args, "backupRetentionPeriod", at_least(days), expected=f">= {days} days (policies/floors.yaml)",
             message="case database keeps automated backups for less than the retention floor")
 
 

@@ -17,13 +17,14 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
+from policies.floors import floor
 from policies.rules import resource_rule, stack_rule
 from policies.rules._support import (
     as_list,
     consumers,
+    environment,
     expect,
     get,
-    is_prod,
     is_unknown,
     of_type,
     peek,
@@ -45,8 +46,6 @@ ROLE_POLICY_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:Role
 
 # PATCH-01: what a baseline must approve, how soon (days; prod, every other tier) and how a missing patch is rated.
 REQUIRED_PATCH_FILTERS = {"CLASSIFICATION": ("Security", "Bugfix"), "SEVERITY": ("Critical", "Important")}
-PROD_APPROVAL_DAYS = 7
-APPROVAL_DAYS = 14
 COMPLIANCE_LEVEL = "CRITICAL"
 
 # PATCH-02: the patching document, the longest gap between runs of each of its operations (days), the patch-group tag.
@@ -83,12 +82,14 @@ def approves_required_patches(rule: Any) -> bool:
 
 @resource_rule("PATCH-01", PATCH_BASELINE)
 def patch_baselines_approve_critical_fixes_promptly(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    """Baselines approve Critical/Important security and bug fixes within 7 days in prod (14 elsewhere), rated CRITICAL.
+    """Baselines approve Critical/Important security and bug fixes within the ceiling of policies/floors.yaml
+    (patch_approval_days: 7 days in prod, 14 elsewhere), rated CRITICAL.
     Implemented by components/patching.py (PatchManagement baselines, settings patchApprovalDelayDays)."""
     rules = args.props.get("approvalRules")
     if is_unknown(rules):
         return
-    ceiling = PROD_APPROVAL_DAYS if is_prod(args) else APPROVAL_DAYS
+    tier = environment(args)
+    ceiling = floor("patch_approval_days", tier)
     covering = [i for i, rule in enumerate(as_list(rules)) if approves_required_patches(rule)]
     if not covering:
         violation(report, f"{args.name} approves no Critical/Important security and bug-fix updates", path="approvalRules",
@@ -96,7 +97,7 @@ def patch_baselines_approve_critical_fixes_promptly(args: ResourceValidationArgs
     for i in covering:
         expect(report, args, f"approvalRules.{i}.approveAfterDays",
                lambda days: isinstance(days, (int, float)) and not isinstance(days, bool) and days <= ceiling,
-               expected=f"at most {ceiling} days{' in prod' if ceiling == PROD_APPROVAL_DAYS else ''}")
+               expected=f"at most {ceiling} days ({tier or 'unknown tier, held to prod'}: policies/floors.yaml)")
         expect(report, args, f"approvalRules.{i}.complianceLevel", (COMPLIANCE_LEVEL,), expected=f'"{COMPLIANCE_LEVEL}"')
 
 
