@@ -8,6 +8,7 @@ import pytest
 from components.database import LOG_EXPORTS, PARAMETERS
 from policies.rules import database_audit as dba
 from policies.rules._support import UNKNOWN
+from policies.rules.encryption import DB_INSTANCE, DB_PARAMETER_GROUP
 from tests.rule_worlds import Builder, World, check, props
 
 RULE = dba.case_database_records_sessions_and_privileged_statements
@@ -16,9 +17,9 @@ RULE = dba.case_database_records_sessions_and_privileged_statements
 def world(parameters: list[tuple[str, str]] | None = None, exports: list[str] | None = None) -> World:
     b = Builder("prod")
     rows = PARAMETERS if parameters is None else parameters
-    b.add("params", dba.DB_PARAMETER_GROUP, {"name": "case-params", "parameters": [
+    b.add("params", DB_PARAMETER_GROUP, {"name": "case-params", "parameters": [
         {"name": n, "value": v, "applyMethod": "immediate"} for n, v, *_ in rows]})
-    b.add("db", dba.DB_INSTANCE, {"parameterGroupName": "case-params",
+    b.add("db", DB_INSTANCE, {"parameterGroupName": "case-params",
                                   "enabledCloudwatchLogsExports": list(LOG_EXPORTS if exports is None else exports)},
           {"parameterGroupName": ["params"]})
     return b.world

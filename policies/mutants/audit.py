@@ -15,7 +15,7 @@ from policies.rules.audit import (
     SSM_DOCUMENT,
     TRAIL,
 )
-from policies.rules.database_audit import DB_PARAMETER_GROUP
+from policies.rules.encryption import DB_PARAMETER_GROUP
 from policies.rules.monitoring import (
     CONFIG_RULE,
     DELIVERY_CHANNEL,

@@ -15,10 +15,9 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 
 from policies.floors import floor
 from policies.rules import stack_rule
-from policies.rules._support import as_list, get, is_unknown, of_type, peek, sources_of_type, violation
+from policies.rules._support import as_list, get, is_unknown, of_type, peek, violation
+from policies.rules.encryption import DB_INSTANCE, parameter_groups
 
-DB_INSTANCE = "aws:rds/instance:Instance"
-DB_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 PRELOAD = "shared_preload_libraries"
 PGAUDIT_LOG = "pgaudit.log"
 
@@ -66,12 +65,7 @@ def case_database_records_sessions_and_privileged_statements(args: StackValidati
                           path="enabledCloudwatchLogsExports", actual=peek(db.props, "enabledCloudwatchLogsExports"),
                           expected=f"at least {wanted['log_exports']} (policies/floors.yaml database_audit_logging)",
                           urn=db.urn)
-        groups = sources_of_type(db, "parameterGroupName", DB_PARAMETER_GROUP)
-        if not groups:
-            violation(report, f"{db.name} does not use a parameter group of this stack, so nothing sets its audit logging",
-                      path="parameterGroupName", actual=peek(db.props, "parameterGroupName"),
-                      expected=f"an {DB_PARAMETER_GROUP} of this stack", urn=db.urn)
-        for group in groups:
+        for group in parameter_groups(db, report, "its audit logging"):
             values = parameter_values(group)
             if values is None:
                 continue

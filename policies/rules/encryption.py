@@ -303,17 +303,22 @@ def bucket_policies_deny_insecure_transport(args: StackValidationArgs, report: R
                           expected='a Deny of s3:* for Principal "*" when aws:SecureTransport is "false"', urn=policy.urn)
 
 
+def parameter_groups(db: PolicyResource, report: ReportViolation, unset: str) -> list[PolicyResource]:
+    """The stack's parameter groups the database uses; reports the database (nothing sets `unset`) if there is none."""
+    groups = sources_of_type(db, "parameterGroupName", DB_PARAMETER_GROUP)
+    if not groups:
+        violation(report, f"{db.name} does not use a parameter group of this stack, so nothing sets {unset}",
+                  path="parameterGroupName", actual=peek(db.props, "parameterGroupName"),
+                  expected=f"the name of an {DB_PARAMETER_GROUP} of this stack", urn=db.urn)
+    return groups
+
+
 @stack_rule("ENC-06")
 def database_connections_require_tls(args: StackValidationArgs, report: ReportViolation) -> None:
     """The database's parameter group forces TLS on every connection (rds.force_ssl = 1).
     Implemented by components/database.py (CaseDatabase PARAMETERS)."""
     for db in of_type(args, DB_INSTANCE):
-        groups = sources_of_type(db, "parameterGroupName", DB_PARAMETER_GROUP)
-        if not groups:
-            violation(report, f"{db.name} does not use a parameter group of this stack, so TLS is not forced",
-                      path="parameterGroupName", actual=peek(db.props, "parameterGroupName"),
-                      expected=f"the name of an {DB_PARAMETER_GROUP} setting {FORCE_SSL_PARAMETER}=1", urn=db.urn)
-        for group in groups:
+        for group in parameter_groups(db, report, f"{FORCE_SSL_PARAMETER}=1"):
             values = [p.get("value") for p in as_list(group.props.get("parameters")) if get(p, "name") == FORCE_SSL_PARAMETER]
             if not any(is_unknown(v) or str(v) == "1" for v in values):
                 violation(report, f"{group.name} lets clients connect without TLS", path=f"parameters.{FORCE_SSL_PARAMETER}",

@@ -902,6 +902,7 @@ def managed_policies_reach_no_case_data_the_matrix_withholds(args: StackValidati
     from caseshield.iam_analysis import applies
 
     matrix = load()
+    probes = {c: case_content_probes(args, c) for c in case_data_classes(matrix)}  # the same for every role
     for name, role in sorted(matrix_roles(args).items()):
         spec = matrix.roles.get(name)
         if spec is None or spec.administrator:
@@ -917,8 +918,8 @@ def managed_policies_reach_no_case_data_the_matrix_withholds(args: StackValidati
                           expected="an AWS managed policy caseshield/aws_managed.py knows", urn=a.holder.urn)
                 continue
             found = statements(doc)
-            for data_class in [c for c in case_data_classes(matrix) if c not in spec.data]:
-                reached = [f"{action} on {resource}" for action, resource in case_content_probes(args, data_class)
+            for data_class in [c for c in probes if c not in spec.data]:
+                reached = [f"{action} on {resource}" for action, resource in probes[data_class]
                            if any(applies(s, "Allow", action, resource, {}) for s in found)
                            and not any(applies(s, "Deny", action, resource, {}) for s in found)]
                 if reached:

@@ -1208,16 +1208,23 @@ def endpoint_own_accounts(args: StackValidationArgs, endpoint: PolicyResource, d
     return known or set(ACCOUNT_LITERAL.findall(json_text(doc))) or {PROBE_ACCOUNT}
 
 
+def endpoint_place(endpoint: PolicyResource) -> tuple[str, str, str]:
+    """(service, region, partition) of an endpoint: `ssm`, `eu-west-1` from its service name (empty when it is not
+    com.amazonaws.<region>.<service>), the partition from its ARN (`aws` while unknown)."""
+    name = str(peek(endpoint.props, "serviceName"))
+    match = SERVICE_NAME.match(name)
+    arn = peek(endpoint.props, "arn")
+    partition = arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
+    return (match["service"], name.split(".")[2], partition) if match else ("", "", partition)
+
+
 def unintended_grants(args: StackValidationArgs, endpoint: PolicyResource, doc: Mapping[str, Any]) -> Iterator[tuple[int, EndpointRequest]]:
     """(index of the Allow that grants it, request) for each statement that lets through a request the intent does
     not: a principal of another account, or (gateway endpoints) a resource of another account, beyond the public reads."""
     from caseshield.iam_analysis import applies
 
     kind = peek(endpoint.props, "vpcEndpointType") or DEFAULT_ENDPOINT_TYPE
-    name = str(peek(endpoint.props, "serviceName"))
-    region = name.split(".")[2] if SERVICE_NAME.match(name) else ""
-    arn = peek(endpoint.props, "arn")
-    partition = arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
+    _, region, partition = endpoint_place(endpoint)
     any_resource = bool(reachability()["vpc_endpoints"]["resources_of_any_account"].get(kind, False))
     own = endpoint_own_accounts(args, endpoint, doc)
     found = statements(doc)
@@ -1237,13 +1244,9 @@ def unintended_grants(args: StackValidationArgs, endpoint: PolicyResource, doc: 
 def required_requests(endpoint: PolicyResource, own: str) -> list[EndpointRequest]:
     """The calls policies/network-reachability.yaml says must pass the endpoint: its service's `must_pass` call by a
     principal of this account on a resource of this account, and (S3 gateway) every public read of the listed buckets."""
-    name = str(peek(endpoint.props, "serviceName"))
-    match = SERVICE_NAME.match(name)
-    if match is None:
+    service, region, partition = endpoint_place(endpoint)
+    if not service:
         return []
-    service, region = match["service"], name.split(".")[2]
-    arn = peek(endpoint.props, "arn")
-    partition = arn.split(":")[1] if isinstance(arn, str) and arn.startswith("arn:") else "aws"
     intent = reachability()["vpc_endpoints"]
     action = intent["must_pass"].get(service)
     if action is None:
